@@ -1,0 +1,98 @@
+//! The attribute and event names the SDK writes: the telemetry contract a backend can rely
+//! on. Standard names follow the OpenTelemetry semantic conventions; the SDK's own live
+//! under `serverless.`.
+//!
+//! ```
+//! use serverless_sdk::attributes;
+//! assert_eq!(attributes::OUTCOME, "serverless.outcome");
+//! assert_eq!(attributes::tag_key("customer-id"), "serverless.tag.customer-id");
+//! ```
+
+/// The Lambda request id of the invocation (root span).
+pub const FAAS_INVOCATION_ID: &str = "faas.invocation_id";
+/// `true` on the first invocation of a process (root span).
+pub const FAAS_COLDSTART: &str = "faas.coldstart";
+/// The kind of event source: `http`, `pubsub`, `datasource`, `timer` or `other` (root span).
+pub const FAAS_TRIGGER: &str = "faas.trigger";
+/// The invoked function ARN (root span).
+pub const CLOUD_RESOURCE_ID: &str = "cloud.resource_id";
+/// The HTTP method of the request (root span of HTTP invocations).
+pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+/// The route template of the request, e.g. `/api/users/{id}` (root span).
+pub const HTTP_ROUTE: &str = "http.route";
+/// The HTTP status code of the response (root span of HTTP invocations).
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// The request path, without its query string (root span of HTTP invocations).
+pub const URL_PATH: &str = "url.path";
+/// The function a span was opened in.
+pub const CODE_FUNCTION: &str = "code.function";
+/// The module of the function a span was opened in.
+pub const CODE_NAMESPACE: &str = "code.namespace";
+/// The source file where a panic happened (on `exception` events).
+pub const CODE_FILE_PATH: &str = "code.file.path";
+/// The line where a panic happened (on `exception` events).
+pub const CODE_LINE_NUMBER: &str = "code.line.number";
+
+/// How the invocation ended: `success`, `error:handled`, `error:unhandled`, `timeout` or
+/// `init_error` (root span).
+pub const OUTCOME: &str = "serverless.outcome";
+/// The routed endpoint set by `set_endpoint`, `#[route]` or discovered from the event.
+pub const ENDPOINT: &str = "serverless.endpoint";
+/// Prefix of the attribute each `tag_event` tag becomes; see [`tag_key`].
+pub const TAG_PREFIX: &str = "serverless.tag.";
+/// Set on a span that was still open when its invocation ended.
+pub const SPAN_UNCLOSED: &str = "serverless.span.unclosed";
+/// Set on a span whose future was dropped before it completed.
+pub const SPAN_CANCELLED: &str = "serverless.span.cancelled";
+/// How many spans were not recorded because the invocation reached its span cap.
+pub const SPANS_DROPPED: &str = "serverless.spans.dropped";
+/// How many spans were still open when the invocation ended.
+pub const SPANS_UNCLOSED: &str = "serverless.spans.unclosed";
+/// How many tags were not recorded because the invocation reached its tag cap.
+pub const TAGS_DROPPED: &str = "serverless.tags.dropped";
+/// How many values were cut to the size limits.
+pub const VALUES_TRUNCATED: &str = "serverless.values.truncated";
+
+/// How many spans the stdout exporter left out to fit one log line (root span).
+pub const EXPORT_DROPPED_SPANS: &str = "serverless.export.dropped_spans";
+/// Set when a span's attributes were left out to fit one log line.
+pub const EXPORT_TRUNCATED: &str = "serverless.export.truncated";
+
+/// Name of the event recorded for each captured error, panic and timeout.
+pub const EXCEPTION_EVENT: &str = "exception";
+/// The short type name of the error, e.g. `AccountAlreadyExistsException`.
+pub const EXCEPTION_TYPE: &str = "exception.type";
+/// The error's `Display` text (redacted).
+pub const EXCEPTION_MESSAGE: &str = "exception.message";
+/// A backtrace, when one was captured (`RUST_BACKTRACE=1`).
+pub const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
+/// `false` for errors that escaped the handler (returned `Err`, panics, timeouts).
+pub const EXCEPTION_HANDLED: &str = "exception.handled";
+/// The error's `source()` chain, one `Type: message` entry per cause.
+pub const EXCEPTION_CHAIN: &str = "exception.chain";
+/// A stable id for grouping the same failure across invocations.
+pub const EXCEPTION_FINGERPRINT: &str = "exception.fingerprint";
+
+/// The time the invocation had, on a timeout's `exception` event.
+pub const TIMEOUT_BUDGET_MS: &str = "serverless.timeout.budget_ms";
+/// The time that had passed when the timeout was reported.
+pub const TIMEOUT_ELAPSED_MS: &str = "serverless.timeout.elapsed_ms";
+
+/// Name of the event recorded by `capture_message`.
+pub const MESSAGE_EVENT: &str = "serverless.message";
+/// The text of a captured message (redacted).
+pub const MESSAGE: &str = "message";
+/// The severity of a captured message or warning.
+pub const LEVEL: &str = "level";
+/// Name of the event recorded when the SDK rejects or trims bad input.
+pub const WARNING_EVENT: &str = "serverless.warning";
+
+/// The attribute key a tag is recorded under.
+///
+/// ```
+/// assert_eq!(serverless_sdk::attributes::tag_key("plan"), "serverless.tag.plan");
+/// ```
+#[must_use]
+pub fn tag_key(tag: &str) -> String {
+    format!("{TAG_PREFIX}{tag}")
+}

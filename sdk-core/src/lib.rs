@@ -1,0 +1,166 @@
+//! # serverless_sdk
+//!
+//! Error capture, spans, tags and endpoints for Rust functions on AWS Lambda, exported as
+//! OpenTelemetry: the Rust twin of the Serverless SDK for Python and Node.
+//!
+//! * [`#[serverless_handler]`](macro@serverless_handler) wraps a handler: it opens the
+//!   invocation (one trace, one root span), catches panics and `Err` values, and reports
+//!   them: as a Lambda error whose `errorType` is the error's short type name for most
+//!   triggers, or as a proxy `500` response for API Gateway (with `serverless_sdk_http`).
+//! * [`#[span("label")]`](macro@span) and [`span()`](fn@span) put spans around any code, sync
+//!   or async.
+//! * [`#[route("/api/foo")]`](macro@route) and [`set_endpoint`] record the routed endpoint.
+//! * [`capture_exception`], [`capture_message`], [`tag_event`] work anywhere inside an
+//!   invocation, and from the Lambda context through [`ContextExt`]:
+//!   `ctx.serverless_sdk().capture_exception(&err)`.
+//!
+//! Telemetry leaves as one OTLP/JSON line per invocation on stdout by default, or over
+//! OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see [`Config`]).
+//!
+//! ```no_run
+//! use lambda_runtime::{service_fn, LambdaEvent};
+//! use serde_json::{json, Value};
+//! use serverless_sdk::{serverless_handler, span, tag_event};
+//!
+//! #[derive(Debug)]
+//! struct AccountAlreadyExistsException;
+//! impl std::fmt::Display for AccountAlreadyExistsException {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         f.write_str("Account is in use!")
+//!     }
+//! }
+//! impl std::error::Error for AccountAlreadyExistsException {}
+//!
+//! #[serverless_handler]
+//! async fn create_account(event: LambdaEvent<Value>) -> Result<Value, AccountAlreadyExistsException> {
+//!     tag_event("username", event.payload["username"].as_str().unwrap_or(""), None);
+//!     let taken = check_username(&event.payload).await;
+//!     if taken {
+//!         // Lambda reports {"errorType": "AccountAlreadyExistsException", ...}
+//!         return Err(AccountAlreadyExistsException);
+//!     }
+//!     Ok(json!({ "created": true }))
+//! }
+//!
+//! #[span("db.check_username")]
+//! async fn check_username(payload: &Value) -> bool {
+//!     payload["username"] == "taken"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), serverless_sdk::Error> {
+//!     serverless_sdk::run(service_fn(create_account)).await
+//! }
+//! ```
+//!
+//! ## Panics
+//!
+//! Panics are caught with `catch_unwind`, which needs `panic = "unwind"` (Rust's default).
+//! A release profile with `panic = "abort"` ends the process on the first panic and no SDK
+//! can report it.
+
+mod api;
+pub mod attributes;
+mod config;
+mod current;
+mod errors;
+mod export;
+mod handler;
+#[cfg(feature = "http")]
+mod http;
+mod redact;
+mod report;
+mod runtime;
+mod scope;
+mod span;
+mod trace_context;
+
+#[cfg(feature = "anyhow")]
+pub use api::capture_anyhow;
+pub use api::{
+    Capture, ContextExt, Sdk, TagError, capture_exception, capture_message, in_invocation,
+    set_endpoint, set_endpoint_with_method, tag_event, try_tag_event,
+};
+pub use config::{Config, Limits};
+pub use current::WithCurrent;
+pub use errors::{ErrorType, HttpError, reason_phrase};
+pub use export::{Exporter, OtlpJsonExporter, SharedWriter, export_stats};
+#[cfg(feature = "http")]
+pub use http::{ProxyResponse, REQUEST_ID_HEADER};
+pub use redact::MASK;
+pub use report::short_type_name;
+pub use runtime::{Error, ExportFuture, ExportLayer, ExportService, detect_trigger, init, run};
+pub use scope::{Outcome, TriggerKind};
+pub use span::{FutureExt, InSpan, SpanGuard, span};
+
+/// Wraps a Lambda handler: one invocation scope and root span per call, panics and `Err`
+/// values caught and reported.
+///
+/// Works on `async fn(LambdaEvent<T>) -> Result<R, E>`, on the two-argument form
+/// `async fn(event: T, ctx: Context) -> Result<R, E>` (the wrapped function then takes a
+/// `LambdaEvent<T>`), and, with `serverless_sdk_http`, on `lambda_http` handlers
+/// `async fn(Request) -> Result<R, E>`. The wrapped function plugs into `service_fn` as
+/// before.
+///
+/// Options: `name = "..."` fixes the root span's name; `crate = "..."` names the path of
+/// this crate when it is re-exported under another name.
+///
+/// An `Err` from a non-HTTP handler reaches Lambda with `errorType` set to the error's
+/// short type name (or [`ErrorType`]) and `errorMessage` its `Display` text.
+///
+/// ```
+/// use lambda_runtime::{Context, LambdaEvent};
+/// use serde_json::Value;
+/// use serverless_sdk::serverless_handler;
+///
+/// #[serverless_handler]
+/// async fn echo(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+///     Ok(event.payload)
+/// }
+///
+/// #[serverless_handler(name = "orders")]
+/// async fn orders(event: Value, ctx: Context) -> Result<String, std::io::Error> {
+///     Ok(format!("{} for {}", event, ctx.request_id))
+/// }
+/// # let _ = lambda_runtime::service_fn(echo);
+/// # let _ = lambda_runtime::service_fn(orders);
+/// ```
+pub use serverless_sdk_macros::serverless_handler;
+
+/// Wraps a function, sync or async, in a span named by its label (default: the function's
+/// name). A function returning `Err` marks its span as failed (status ERROR and an
+/// `exception` event) without failing the invocation.
+///
+/// ```
+/// use serverless_sdk::span;
+///
+/// #[span("pricing")]
+/// async fn price(qty: u64) -> Result<u64, std::num::TryFromIntError> {
+///     u64::try_from(qty * 3)
+/// }
+///
+/// #[span]
+/// fn checksum(data: &[u8]) -> u32 {
+///     data.iter().map(|b| u32::from(*b)).sum()
+/// }
+/// assert_eq!(checksum(b"a"), 97);
+/// ```
+pub use serverless_sdk_macros::span;
+
+/// Sets the invocation's endpoint when the function runs: `#[route("/api/foo")]` or
+/// `#[route(GET, "/api/users/{id}")]`. The path is checked at compile time. Stacks with
+/// `#[serverless_handler]` and works on the functions of a hand-written router.
+///
+/// ```
+/// use serverless_sdk::route;
+///
+/// #[route(GET, "/api/users/{id}")]
+/// fn get_user(id: u64) -> String {
+///     format!("user {id}")
+/// }
+/// assert_eq!(get_user(7), "user 7");
+/// ```
+pub use serverless_sdk_macros::route;
+
+#[doc(hidden)]
+pub mod __private;

@@ -1,0 +1,199 @@
+//! Masking secrets before anything reaches telemetry: values under sensitive keys in free
+//! text (`password=…`, `"token": "…"`, `Authorization: Bearer …`) and in JSON objects.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::config;
+
+/// What a masked value is replaced with.
+pub const MASK: &str = "[REDACTED]";
+
+fn is_sensitive_key(key: &str, keys: &[String]) -> bool {
+    let key = key.to_ascii_lowercase();
+    keys.iter().any(|k| key.contains(k.as_str()))
+}
+
+/// Masks the values of sensitive keys in a JSON value, recursively.
+pub(crate) fn redact_json(value: &mut Value) {
+    redact_json_with(value, &config::settings().redact_keys);
+}
+
+fn redact_json_with(value: &mut Value, keys: &[String]) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_sensitive_key(k, keys) && !v.is_null() {
+                    *v = Value::String(MASK.to_owned());
+                } else {
+                    redact_json_with(v, keys);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_json_with(v, keys)),
+        Value::String(s) => {
+            if let Cow::Owned(masked) = redact_text_with(s, keys) {
+                *s = masked;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Masks values that follow sensitive keys in free text.
+pub(crate) fn redact_text(text: &str) -> Cow<'_, str> {
+    redact_text_with(text, &config::settings().redact_keys)
+}
+
+fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
+    let lower = text.to_ascii_lowercase();
+    // Byte ranges of values to mask, found after each occurrence of each key.
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for key in keys {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(key.as_str()) {
+            let key_end = from + pos + key.len();
+            from = key_end;
+            if let Some(range) = value_after_key(text.as_bytes(), key_end) {
+                ranges.push(range);
+            }
+        }
+    }
+    if ranges.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    ranges.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut cursor = 0;
+    for (start, end) in ranges {
+        if start < cursor {
+            continue;
+        }
+        out.push_str(&text[cursor..start]);
+        out.push_str(MASK);
+        cursor = end;
+    }
+    out.push_str(&text[cursor..]);
+    Cow::Owned(out)
+}
+
+/// Finds the value after a key ending at `i`: the key may be followed by the rest of an
+/// identifier (`password_hash`), a closing quote, then `=` or `:`, then the value, quoted or
+/// not. `Bearer` / `Basic` schemes keep their credential masked too.
+fn value_after_key(bytes: &[u8], mut i: usize) -> Option<(usize, usize)> {
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    while i < bytes.len() && is_ident(bytes[i]) {
+        i += 1;
+    }
+    while i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'' || bytes[i] == b' ') {
+        i += 1;
+    }
+    if i >= bytes.len() || !(bytes[i] == b'=' || bytes[i] == b':') {
+        return None;
+    }
+    i += 1;
+    while i < bytes.len() && bytes[i] == b' ' {
+        i += 1;
+    }
+    let quote = match bytes.get(i) {
+        Some(&q @ (b'"' | b'\'')) => {
+            i += 1;
+            Some(q)
+        }
+        _ => None,
+    };
+    let start = i;
+    let stop = |b: u8| match quote {
+        Some(q) => b == q,
+        None => b.is_ascii_whitespace() || matches!(b, b',' | b';' | b'&' | b'}' | b')' | b']'),
+    };
+    while i < bytes.len() && !stop(bytes[i]) {
+        i += 1;
+    }
+    // `Authorization: Bearer abc`: the credential is the next word.
+    let word = &bytes[start..i];
+    if quote.is_none()
+        && (word.eq_ignore_ascii_case(b"bearer") || word.eq_ignore_ascii_case(b"basic"))
+    {
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        while i < bytes.len() && !stop(bytes[i]) {
+            i += 1;
+        }
+    }
+    (i > start).then_some((start, i))
+}
+
+/// Removes the query string and fragment of a URL or path.
+pub(crate) fn strip_query(url: &str) -> &str {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    &url[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys() -> Vec<String> {
+        config::DEFAULT_REDACT_KEYS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn masks_values_after_sensitive_keys_in_text() {
+        let keys = keys();
+        let cases = [
+            (
+                "login failed password=hunter2 user=bob",
+                "login failed password=[REDACTED] user=bob",
+            ),
+            (
+                r#"{"token": "abc.def", "ok": 1}"#,
+                r#"{"token": "[REDACTED]", "ok": 1}"#,
+            ),
+            (
+                "Authorization: Bearer eyJhbGci.x.y done",
+                "Authorization: [REDACTED] done",
+            ),
+            ("api_key='k-123'", "api_key='[REDACTED]'"),
+            ("db_password_hash: xyz", "db_password_hash: [REDACTED]"),
+            ("nothing to see", "nothing to see"),
+            ("the password is safe", "the password is safe"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_text_with(input, &keys), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn masks_json_values_under_sensitive_keys() {
+        let mut v = json!({
+            "user": "bob",
+            "Password": "hunter2",
+            "nested": { "apiKey": "k", "list": [{ "session_token": "s" }] },
+            "note": "secret=shh"
+        });
+        redact_json_with(&mut v, &keys());
+        assert_eq!(
+            v,
+            json!({
+                "user": "bob",
+                "Password": MASK,
+                "nested": { "apiKey": MASK, "list": [{ "session_token": MASK }] },
+                "note": "secret=[REDACTED]"
+            })
+        );
+    }
+
+    #[test]
+    fn strips_query_strings() {
+        assert_eq!(strip_query("/a/b?x=1#f"), "/a/b");
+        assert_eq!(strip_query("https://h/p#frag"), "https://h/p");
+        assert_eq!(strip_query("/plain"), "/plain");
+    }
+}

@@ -1,0 +1,438 @@
+//! Error reports: what a captured error, panic or timeout becomes in telemetry and in the
+//! Lambda error response.
+
+use std::{
+    any::Any,
+    backtrace::{Backtrace, BacktraceStatus},
+    cell::RefCell,
+    error::Error,
+    fmt::{self, Write as _},
+    hash::{Hash, Hasher},
+    panic::Location,
+    sync::Once,
+    time::SystemTime,
+};
+
+use opentelemetry::{KeyValue, StringValue, Value, trace::Event};
+
+use crate::{attributes as attr, config, redact};
+
+/// A captured failure, ready to become an `exception` event.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct ErrorReport {
+    /// The short type name: `AccountAlreadyExistsException`.
+    pub(crate) type_name: String,
+    /// The `Display` text, redacted.
+    pub(crate) message: String,
+    /// `Type: message` for each `source()`.
+    pub(crate) chain: Vec<String>,
+    pub(crate) stacktrace: Option<String>,
+    /// Where the failure was raised or captured.
+    pub(crate) site: Option<Site>,
+    pub(crate) fingerprint: Option<String>,
+}
+
+/// A source location.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+}
+
+impl From<&Location<'_>> for Site {
+    fn from(loc: &Location<'_>) -> Self {
+        Self {
+            file: loc.file().to_owned(),
+            line: loc.line(),
+        }
+    }
+}
+
+/// Strips module paths from a type name, keeping generics:
+/// `alloc::boxed::Box<my_crate::errors::Bad>` becomes `Box<Bad>`.
+///
+/// ```
+/// assert_eq!(
+///     serverless_sdk::short_type_name("my_app::accounts::AccountAlreadyExistsException"),
+///     "AccountAlreadyExistsException"
+/// );
+/// assert_eq!(
+///     serverless_sdk::short_type_name("&alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
+///     "Box<dyn Error + Send>"
+/// );
+/// ```
+#[must_use]
+pub fn short_type_name(full: &str) -> String {
+    let full = full.trim_start_matches('&');
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    let bytes = full.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b':' && bytes.get(i + 1) == Some(&b':') {
+            // Drop the path segment written so far.
+            out.truncate(segment_start);
+            i += 2;
+            continue;
+        }
+        let c = bytes[i];
+        if !(c.is_ascii_alphanumeric() || c == b'_') {
+            out.push(char::from(c));
+            segment_start = out.len();
+        } else {
+            out.push(char::from(c));
+        }
+        i += 1;
+    }
+    // Non-ASCII identifiers are rare in type names; fall back to the input if any appear.
+    if !full.is_ascii() {
+        return full.rsplit("::").next().unwrap_or(full).to_owned();
+    }
+    out
+}
+
+/// The type name a `Debug` output starts with (`Foo { .. }`, `Foo(..)`), which is all a
+/// `dyn Error` tells about its concrete type.
+pub(crate) fn type_from_debug(error: &dyn fmt::Debug) -> Option<String> {
+    let mut buf = LimitedString::new(128);
+    let _ = write!(buf, "{error:?}");
+    let ident: String = buf
+        .0
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    ident
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase())
+        .then_some(ident)
+}
+
+/// A writer that stops after a few bytes: enough to read a type name off a `Debug` output
+/// without formatting a whole large error.
+struct LimitedString(String, usize);
+
+impl LimitedString {
+    fn new(limit: usize) -> Self {
+        Self(String::with_capacity(limit), limit)
+    }
+}
+
+impl fmt::Write for LimitedString {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.1.saturating_sub(self.0.len());
+        if room == 0 {
+            return Err(fmt::Error);
+        }
+        let mut end = s.len().min(room);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.0.push_str(&s[..end]);
+        if end < s.len() {
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Cuts a string to at most `max` bytes on a char boundary, marking the cut.
+pub(crate) fn truncate(mut s: String, max: usize) -> (String, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push_str("...");
+    (s, true)
+}
+
+fn clean_message(message: &str) -> String {
+    let limits = config::limits();
+    truncate(
+        redact::redact_text(message).into_owned(),
+        limits.max_value_bytes,
+    )
+    .0
+}
+
+/// A backtrace when the user enabled them (`RUST_BACKTRACE` / `RUST_LIB_BACKTRACE`).
+fn backtrace_text(bt: &Backtrace) -> Option<String> {
+    (bt.status() == BacktraceStatus::Captured).then(|| bt.to_string())
+}
+
+impl ErrorReport {
+    /// A report for an error, with its concrete type name when the caller knows it.
+    pub(crate) fn from_error(
+        error: &(dyn Error + 'static),
+        type_name: Option<&'static str>,
+        site: Option<Site>,
+    ) -> Self {
+        let type_name = type_name
+            .filter(|t| !t.starts_with("dyn ") && !t.contains("Box<dyn"))
+            .map(short_type_name)
+            .or_else(|| type_from_debug(&error))
+            .unwrap_or_else(|| "Error".to_owned());
+        let mut chain = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            if chain.len() >= 16 {
+                break;
+            }
+            let cause_type = type_from_debug(&cause).unwrap_or_else(|| "Error".to_owned());
+            chain.push(format!(
+                "{cause_type}: {}",
+                clean_message(&cause.to_string())
+            ));
+            source = cause.source();
+        }
+        let stacktrace = backtrace_text(&Backtrace::capture());
+        Self::new(
+            type_name,
+            clean_message(&error.to_string()),
+            chain,
+            stacktrace,
+            site,
+        )
+    }
+
+    /// A report for a value that is not a `std::error::Error`: its `Display` or `Debug`.
+    pub(crate) fn from_message(type_name: &str, message: &str, site: Option<Site>) -> Self {
+        let type_name = short_type_name(type_name);
+        let type_name = match type_name.as_str() {
+            "String" | "str" | "Cow<str>" => "Error".to_owned(),
+            _ => type_name,
+        };
+        Self::new(type_name, clean_message(message), Vec::new(), None, site)
+    }
+
+    /// A report for a panic caught from the handler.
+    pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+        let (site, stacktrace) = take_last_panic().unzip();
+        Self::new(
+            "Panic".to_owned(),
+            clean_message(&message),
+            Vec::new(),
+            stacktrace.flatten(),
+            site,
+        )
+    }
+
+    pub(crate) fn new(
+        type_name: String,
+        message: String,
+        chain: Vec<String>,
+        stacktrace: Option<String>,
+        site: Option<Site>,
+    ) -> Self {
+        let mut report = Self {
+            type_name,
+            message,
+            chain,
+            stacktrace,
+            site,
+            fingerprint: None,
+        };
+        report.fingerprint = Some(report.default_fingerprint());
+        report
+    }
+
+    /// Groups the same failure across invocations: the error type and where it was raised
+    /// or captured, never the variable parts of the message.
+    fn default_fingerprint(&self) -> String {
+        let mut h = Fnv64::default();
+        self.type_name.hash(&mut h);
+        if let Some(site) = &self.site {
+            site.file.hash(&mut h);
+            site.line.hash(&mut h);
+        }
+        format!("{:016x}", h.finish())
+    }
+
+    /// The `exception` event for this report.
+    pub(crate) fn to_event(&self, handled: bool) -> Event {
+        let mut attributes = Vec::with_capacity(8);
+        attributes.push(KeyValue::new(attr::EXCEPTION_TYPE, self.type_name.clone()));
+        attributes.push(KeyValue::new(attr::EXCEPTION_MESSAGE, self.message.clone()));
+        attributes.push(KeyValue::new(attr::EXCEPTION_HANDLED, handled));
+        if let Some(st) = &self.stacktrace {
+            attributes.push(KeyValue::new(attr::EXCEPTION_STACKTRACE, st.clone()));
+        }
+        if !self.chain.is_empty() {
+            let chain: Vec<StringValue> =
+                self.chain.iter().cloned().map(StringValue::from).collect();
+            attributes.push(KeyValue::new(
+                attr::EXCEPTION_CHAIN,
+                Value::Array(chain.into()),
+            ));
+        }
+        if let Some(site) = &self.site {
+            attributes.push(KeyValue::new(attr::CODE_FILE_PATH, site.file.clone()));
+            attributes.push(KeyValue::new(attr::CODE_LINE_NUMBER, i64::from(site.line)));
+        }
+        if let Some(fp) = &self.fingerprint {
+            attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp.clone()));
+        }
+        Event::new(attr::EXCEPTION_EVENT, SystemTime::now(), attributes, 0)
+    }
+}
+
+/// FNV-1a: a stable hash (std's `DefaultHasher` may change between releases).
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<(Site, Option<String>)>> = const { RefCell::new(None) };
+}
+
+fn take_last_panic() -> Option<(Site, Option<String>)> {
+    LAST_PANIC
+        .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()))
+        .ok()
+        .flatten()
+}
+
+/// Installs a panic hook that remembers where the last panic on each thread happened (and
+/// its backtrace, when enabled), then calls the hook that was there before, so panics are
+/// still printed as usual.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(loc) = info.location() {
+                let bt = backtrace_text(&Backtrace::capture());
+                let _ = LAST_PANIC.try_with(|p| {
+                    if let Ok(mut p) = p.try_borrow_mut() {
+                        *p = Some((Site::from(loc), bt));
+                    }
+                });
+            }
+            previous(info);
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct AccountAlreadyExistsException(String);
+    impl fmt::Display for AccountAlreadyExistsException {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "Account {} is in use!", self.0)
+        }
+    }
+    impl Error for AccountAlreadyExistsException {}
+
+    #[derive(Debug)]
+    struct Wrapper {
+        inner: AccountAlreadyExistsException,
+    }
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("signup failed")
+        }
+    }
+    impl Error for Wrapper {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.inner)
+        }
+    }
+
+    #[test]
+    fn short_names_strip_paths_and_keep_generics() {
+        assert_eq!(short_type_name("a::b::C"), "C");
+        assert_eq!(short_type_name("C"), "C");
+        assert_eq!(
+            short_type_name("core::result::Result<a::X, alloc::string::String>"),
+            "Result<X, String>"
+        );
+        assert_eq!(short_type_name("&&a::B"), "B");
+    }
+
+    #[test]
+    fn concrete_and_dyn_errors_get_the_same_short_name() {
+        let err = AccountAlreadyExistsException("bob".into());
+        let concrete = ErrorReport::from_error(
+            &err,
+            Some(std::any::type_name::<AccountAlreadyExistsException>()),
+            None,
+        );
+        assert_eq!(concrete.type_name, "AccountAlreadyExistsException");
+        assert_eq!(concrete.message, "Account bob is in use!");
+        let boxed: Box<dyn Error + Send + Sync> =
+            Box::new(AccountAlreadyExistsException("x".into()));
+        let dynamic = ErrorReport::from_error(&*boxed, None, None);
+        assert_eq!(dynamic.type_name, "AccountAlreadyExistsException");
+        let string_error: Box<dyn Error + Send + Sync> = "plain".into();
+        assert_eq!(
+            ErrorReport::from_error(&*string_error, None, None).type_name,
+            "Error"
+        );
+    }
+
+    #[test]
+    fn the_source_chain_is_kept() {
+        let err = Wrapper {
+            inner: AccountAlreadyExistsException("bob".into()),
+        };
+        let report = ErrorReport::from_error(&err, Some(std::any::type_name::<Wrapper>()), None);
+        assert_eq!(report.type_name, "Wrapper");
+        assert_eq!(
+            report.chain,
+            vec!["AccountAlreadyExistsException: Account bob is in use!"]
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_messages_but_not_sites() {
+        let site = || {
+            Some(Site {
+                file: "src/a.rs".into(),
+                line: 10,
+            })
+        };
+        let a = ErrorReport::from_message("E", "user 1 failed", site());
+        let b = ErrorReport::from_message("E", "user 2 failed", site());
+        let c = ErrorReport::from_message(
+            "E",
+            "user 1 failed",
+            Some(Site {
+                file: "src/a.rs".into(),
+                line: 11,
+            }),
+        );
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_ne!(a.fingerprint, c.fingerprint);
+    }
+}

@@ -1,0 +1,338 @@
+//! Spans: `span("label")` guards for sync code, futures that run inside a span, and the
+//! handles the `#[span]` macro uses.
+
+use std::{
+    borrow::Cow,
+    future::{Future, IntoFuture},
+    marker::PhantomData,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use opentelemetry::{KeyValue, trace::SpanKind, trace::Status};
+
+use crate::{
+    api::Capture,
+    attributes as attr, config,
+    current::{self, Current, WithCurrent},
+    report::{ErrorReport, Site},
+};
+
+/// A started span that is not (or no longer) the current one. Ends when dropped.
+#[doc(hidden)]
+pub struct SpanHandle {
+    pub(crate) cur: Option<Current>,
+    cancel_on_drop: bool,
+}
+
+impl SpanHandle {
+    /// A span that records nothing: outside an invocation, or past the span cap.
+    pub(crate) const NONE: Self = Self {
+        cur: None,
+        cancel_on_drop: false,
+    };
+
+    /// Starts a child of the current span.
+    pub(crate) fn start(
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        code: Option<(&'static str, &'static str)>,
+    ) -> Self {
+        let cur = current::with(|c| {
+            let c = c?;
+            let index = c.inv.start_span(c.span, name, kind, code)?;
+            Some(Current {
+                inv: c.inv.clone(),
+                span: index,
+            })
+        });
+        Self {
+            cur,
+            cancel_on_drop: false,
+        }
+    }
+
+    /// Whether this span is being recorded.
+    pub(crate) fn is_recording(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    /// Runs `fut` with this span as the current one on every poll.
+    pub fn scope<F: Future>(&self, fut: F) -> WithCurrent<F> {
+        WithCurrent::new(fut, self.cur.clone())
+    }
+
+    /// Records an error on this span only: status ERROR and an `exception` event. The
+    /// invocation's outcome is unchanged.
+    pub(crate) fn record_report(&self, report: &ErrorReport, handled: bool) {
+        if let Some(c) = &self.cur {
+            let event = report.to_event(handled);
+            let max_events = config::limits().max_events_per_span;
+            c.inv.with_span(c.span, |span| {
+                if span.events.len() < max_events {
+                    span.events.push(event);
+                }
+                span.status = Status::error(report.type_name.clone());
+            });
+        }
+    }
+
+    /// Sets an attribute on this span.
+    pub(crate) fn set_attribute(&self, kv: KeyValue) {
+        if let Some(c) = &self.cur {
+            c.inv.with_span(c.span, |span| span.attributes.push(kv));
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some(c) = self.cur.take() {
+            c.inv.end_span(c.span);
+        }
+    }
+}
+
+impl Drop for SpanHandle {
+    fn drop(&mut self) {
+        if self.cancel_on_drop {
+            self.set_attribute(KeyValue::new(attr::SPAN_CANCELLED, true));
+        }
+        self.end();
+    }
+}
+
+/// Starts a span around the code that follows, until the guard is dropped.
+///
+/// The Rust twin of the seed's `with span('label'):`. Spans nest: spans started while this
+/// guard lives become its children. Outside an invocation it records nothing.
+///
+/// The guard is deliberately not `Send`: a guard held across `.await` would make every
+/// span the executor polls in between its child. For async code, hand the span to the
+/// future with [`SpanGuard::instrument`] or use [`FutureExt::in_span`].
+///
+/// ```
+/// use serverless_sdk::span;
+///
+/// fn checksum(data: &[u8]) -> u32 {
+///     let _span = span("checksum");
+///     data.iter().map(|b| u32::from(*b)).sum()
+/// }
+/// assert_eq!(checksum(b"ab"), 195);
+///
+/// # async fn fetch() -> u32 { 1 }
+/// async fn load() -> u32 {
+///     span("load").instrument(fetch()).await
+/// }
+/// ```
+#[must_use = "the span ends when the guard is dropped; bind it with `let _span = span(..)`"]
+pub fn span(label: impl Into<Cow<'static, str>>) -> SpanGuard {
+    SpanGuard::enter(SpanHandle::start(label.into(), SpanKind::Internal, None))
+}
+
+/// A span entered as the current one; see [`span`].
+#[must_use = "the span ends when the guard is dropped"]
+pub struct SpanGuard {
+    handle: SpanHandle,
+    /// The span that was current before, restored on drop; `None` if nothing was entered.
+    prev: Option<Option<Current>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl SpanGuard {
+    pub(crate) fn enter(handle: SpanHandle) -> Self {
+        let prev = handle
+            .cur
+            .as_ref()
+            .map(|c| current::replace(Some(c.clone())));
+        Self {
+            handle,
+            prev,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Moves this span onto a future: it stops being current here and becomes current on
+    /// every poll of `fut`, ending when `fut` completes (or is dropped, flagged cancelled).
+    ///
+    /// ```
+    /// # async fn query() -> Vec<u8> { Vec::new() }
+    /// async fn handler() -> usize {
+    ///     let rows = serverless_sdk::span("db.query").instrument(query()).await;
+    ///     rows.len()
+    /// }
+    /// ```
+    pub fn instrument<F: IntoFuture>(mut self, fut: F) -> InSpan<F::IntoFuture> {
+        if let Some(prev) = self.prev.take() {
+            drop(current::replace(prev));
+        }
+        let mut handle = std::mem::replace(&mut self.handle, SpanHandle::NONE);
+        handle.cancel_on_drop = true;
+        InSpan {
+            inner: fut.into_future(),
+            handle,
+        }
+    }
+
+    /// Records an error on this span only (status ERROR and an `exception` event), without
+    /// marking the whole invocation as failed.
+    ///
+    /// ```
+    /// let span = serverless_sdk::span("parse");
+    /// if let Err(e) = "x".parse::<u8>() {
+    ///     span.record_error(&e);
+    /// }
+    /// ```
+    #[track_caller]
+    pub fn record_error<E: Capture + ?Sized>(&self, error: &E) {
+        if self.handle.is_recording() {
+            let report = error.report(Some(Site::from(std::panic::Location::caller())));
+            self.handle.record_report(&report, true);
+        }
+    }
+
+    /// Sets an attribute on this span.
+    ///
+    /// ```
+    /// let span = serverless_sdk::span("resize");
+    /// span.set_attribute("image.width", 640);
+    /// ```
+    pub fn set_attribute(
+        &self,
+        key: impl Into<opentelemetry::Key>,
+        value: impl Into<opentelemetry::Value>,
+    ) {
+        if self.handle.is_recording() {
+            self.handle.set_attribute(KeyValue::new(key, value));
+        }
+    }
+
+    /// Makes the guard restore `prev` instead of the span that was current when it entered.
+    pub(crate) fn set_prev(&mut self, prev: Option<Current>) {
+        if self.prev.is_some() {
+            self.prev = Some(prev);
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn handle(&self) -> &SpanHandle {
+        &self.handle
+    }
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev.take() {
+            drop(current::replace(prev));
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future running inside its own span; see [`SpanGuard::instrument`] and
+    /// [`FutureExt::in_span`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InSpan<F> {
+        #[pin]
+        inner: F,
+        handle: SpanHandle,
+    }
+}
+
+impl<F> InSpan<F> {
+    pub(crate) fn new(inner: F, mut handle: SpanHandle) -> Self {
+        handle.cancel_on_drop = true;
+        Self { inner, handle }
+    }
+}
+
+impl<F: Future> Future for InSpan<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let poll = current::poll_in(&mut this.handle.cur, this.inner, cx);
+        if poll.is_ready() {
+            this.handle.cancel_on_drop = false;
+            this.handle.end();
+        }
+        poll
+    }
+}
+
+/// Span and invocation propagation for futures.
+///
+/// ```
+/// use serverless_sdk::FutureExt;
+///
+/// # async fn work() {}
+/// async fn handler() {
+///     // A span around a future:
+///     work().in_span("work").await;
+///     // Spawned tasks keep the current span (and invocation) as their parent:
+///     let task = tokio::spawn(work().in_current_span());
+///     let _ = task.await;
+/// }
+/// ```
+pub trait FutureExt: IntoFuture + Sized {
+    /// Runs this future inside a new span named `label`.
+    fn in_span(self, label: impl Into<Cow<'static, str>>) -> InSpan<Self::IntoFuture> {
+        InSpan::new(
+            self.into_future(),
+            SpanHandle::start(label.into(), SpanKind::Internal, None),
+        )
+    }
+
+    /// Runs this future with the current span (and its invocation) as its current span,
+    /// wherever it is polled: the way to keep spans, tags and captures attached to the
+    /// invocation across `tokio::spawn`.
+    fn in_current_span(self) -> WithCurrent<Self::IntoFuture> {
+        WithCurrent::new(self.into_future(), current::get())
+    }
+}
+
+impl<F: IntoFuture> FutureExt for F {}
+
+/// Support for `#[span]`: starting, entering and moving spans onto futures.
+#[doc(hidden)]
+pub(crate) mod support {
+    use super::{Cow, InSpan, SpanGuard, SpanHandle, SpanKind};
+
+    /// Starts a span for a `#[span]` function without entering it.
+    #[inline]
+    pub fn start_span(
+        label: &'static str,
+        function: &'static str,
+        namespace: &'static str,
+    ) -> SpanHandle {
+        SpanHandle::start(
+            Cow::Borrowed(label),
+            SpanKind::Internal,
+            Some((function, namespace)),
+        )
+    }
+
+    /// Starts and enters a span for a sync `#[span]` function.
+    #[inline]
+    pub fn enter_span(
+        label: &'static str,
+        function: &'static str,
+        namespace: &'static str,
+    ) -> SpanGuard {
+        SpanGuard::enter(start_span(label, function, namespace))
+    }
+
+    /// Moves a started span onto a future a function returns.
+    #[inline]
+    pub fn instrument<F: core::future::Future>(handle: SpanHandle, fut: F) -> InSpan<F> {
+        InSpan::new(fut, handle)
+    }
+
+    /// [`instrument`], boxed and pinned, for `Pin<Box<dyn Future>>` returns
+    /// (`#[async_trait]` methods).
+    #[inline]
+    pub fn instrument_boxed<F: core::future::Future>(
+        handle: SpanHandle,
+        fut: F,
+    ) -> core::pin::Pin<Box<InSpan<F>>> {
+        Box::pin(InSpan::new(fut, handle))
+    }
+}

@@ -1,0 +1,58 @@
+//! Attribute macros for [`serverless_sdk`](https://docs.rs/serverless_sdk): use them through
+//! that crate (or `serverless_sdk_http`), which documents them and provides the runtime
+//! they call.
+//!
+//! The generated code reaches the runtime only through `::serverless_sdk::__private` (or
+//! `::serverless_sdk_http::__private` for the macros re-exported by `serverless_sdk_http`,
+//! or the path given with `crate = "..."`) and `::core`.
+
+use proc_macro::TokenStream;
+
+mod args;
+mod handler;
+mod route;
+#[allow(dead_code, unreachable_pub)]
+mod route_template;
+mod span;
+mod util;
+
+use args::Facade;
+
+/// Wraps a Lambda handler; see `serverless_sdk::serverless_handler`.
+#[proc_macro_attribute]
+pub fn serverless_handler(args: TokenStream, item: TokenStream) -> TokenStream {
+    handler::expand(args.into(), item.into(), Facade::Core).into()
+}
+
+/// Wraps a function in a span; see `serverless_sdk::span`.
+#[proc_macro_attribute]
+pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
+    span::expand(args.into(), item.into(), Facade::Core).into()
+}
+
+/// Sets the invocation's endpoint; see `serverless_sdk::route`.
+#[proc_macro_attribute]
+pub fn route(args: TokenStream, item: TokenStream) -> TokenStream {
+    route::expand(args.into(), item.into(), Facade::Core).into()
+}
+
+/// `serverless_handler` for code that depends on `serverless_sdk_http` only.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn serverless_handler_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
+    handler::expand(args.into(), item.into(), Facade::Http).into()
+}
+
+/// `span` for code that depends on `serverless_sdk_http` only.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn span_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
+    span::expand(args.into(), item.into(), Facade::Http).into()
+}
+
+/// `route` for code that depends on `serverless_sdk_http` only.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn route_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
+    route::expand(args.into(), item.into(), Facade::Http).into()
+}
