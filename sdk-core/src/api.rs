@@ -107,7 +107,12 @@ pub fn capture_exception<E: Capture + ?Sized>(error: &E) {
     let site = Location::caller();
     current::with(|c| {
         if let Some(c) = c {
-            record_exception(c, &error.report(Some(Site::from(site))), true);
+            record_exception(
+                c,
+                &error.report(Some(Site::from(site))),
+                true,
+                Outcome::ErrorHandled,
+            );
         }
     });
 }
@@ -325,7 +330,12 @@ impl Sdk {
     pub fn capture_exception<E: Capture + ?Sized>(&self, error: &E) {
         let site = Location::caller();
         if let Some(c) = self.target() {
-            record_exception(&c, &error.report(Some(Site::from(site))), true);
+            record_exception(
+                &c,
+                &error.report(Some(Site::from(site))),
+                true,
+                Outcome::ErrorHandled,
+            );
         }
     }
 
@@ -430,8 +440,10 @@ pub(crate) fn push_event(c: &Current, event: Event) {
     });
 }
 
-/// Records a report on the span `c` and marks the invocation as failed.
-pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool) {
+/// Records a report on the span `c` and marks the invocation as failed with `outcome`.
+/// `handled` says whether the user's code handled the error (`capture_exception`) or it
+/// escaped (an `Err`, a panic, a timeout).
+pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool, outcome: Outcome) {
     let event = report.to_event(handled);
     let max_events = config::limits().max_events_per_span;
     let mut state = c.inv.state();
@@ -439,14 +451,7 @@ pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool)
         return;
     }
     state.errors += 1;
-    Invocation::raise_outcome(
-        &mut state,
-        if handled {
-            Outcome::ErrorHandled
-        } else {
-            Outcome::ErrorUnhandled
-        },
-    );
+    Invocation::raise_outcome(&mut state, outcome);
     let status = Status::error(report.type_name.clone());
     if let Some(span) = state.spans.get_mut(c.span as usize) {
         if span.events.len() < max_events {

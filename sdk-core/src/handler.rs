@@ -94,9 +94,10 @@ pub struct Finish<'a> {
 }
 
 impl Finish<'_> {
-    /// Records a failure as an `exception` event on the root span.
-    pub(crate) fn capture(&self, report: &ErrorReport, handled: bool) {
-        record_exception(self.root, report, handled);
+    /// Records a failure that escaped the handler as an `exception` event on the root span,
+    /// with the invocation's outcome.
+    pub(crate) fn capture(&self, report: &ErrorReport, outcome: Outcome) {
+        record_exception(self.root, report, false, outcome);
     }
 
     pub(crate) fn set_outcome(&self, outcome: Outcome) {
@@ -155,16 +156,14 @@ impl<T, R, E> Trigger<Result<R, E>> for LambdaEvent<T> {
         Completion::Ready(Some(match outcome {
             HandlerOutcome::Ok(r) => Ok(r),
             HandlerOutcome::Err(info) => {
-                finish.capture(&info.report, false);
-                finish.set_outcome(Outcome::ErrorUnhandled);
+                finish.capture(&info.report, Outcome::ErrorUnhandled);
                 Err(Diagnostic {
                     error_type: info.lambda_error_type().into_owned(),
                     error_message: info.display,
                 })
             }
             HandlerOutcome::Panic(report) => {
-                finish.capture(&report, false);
-                finish.set_outcome(Outcome::ErrorUnhandled);
+                finish.capture(&report, Outcome::ErrorUnhandled);
                 Err(Diagnostic {
                     error_type: report.type_name,
                     error_message: report.message,
@@ -288,7 +287,7 @@ async fn report_timeout(inv: &Arc<Invocation>) {
         None,
     );
     let root = inv.root();
-    record_exception(&root, &report, false);
+    record_exception(&root, &report, false, Outcome::Timeout);
     let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     inv.with_span(0, |s| {
         if let Some(event) = s.events.last_mut() {

@@ -129,7 +129,7 @@ fn failure_response(finish: &Finish<'_>, info: &ErrorInfo) -> Response<Body> {
     };
     let client_error = status < 500;
     if !client_error || settings.capture_client_errors {
-        finish.capture(&info.report, false);
+        finish.capture(&info.report, Outcome::ErrorHandled);
     }
     if client_error {
         let event = Event::new(

@@ -330,9 +330,7 @@ impl Invocation {
                 unclosed += 1;
             }
         }
-        let Some(root) = state.spans.first_mut() else {
-            return None;
-        };
+        let root = state.spans.first_mut()?;
         root.end = Some(now);
         if let Some(endpoint) = &endpoint {
             if !state.name_fixed {

@@ -1,5 +1,7 @@
 //! Calls annotated functions directly (no runtime loop) and reads what the exporter wrote.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
+
 use std::sync::{Arc, Mutex};
 
 use lambda_runtime::{Context, LambdaEvent};

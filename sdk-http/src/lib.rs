@@ -35,7 +35,7 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Error> {
-//!     serverless_sdk_http::run(create_order).await
+//!     serverless_sdk_http::run(lambda_http::service_fn(create_order)).await
 //! }
 //! ```
 
@@ -72,7 +72,7 @@ pub use serverless_sdk_macros::route_via_http as route;
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), Error> {
-///     serverless_sdk_http::run(hello).await
+///     serverless_sdk_http::run(lambda_http::service_fn(hello)).await
 /// }
 /// ```
 pub async fn run<'a, R, S, E>(handler: S) -> Result<(), lambda_http::Error>

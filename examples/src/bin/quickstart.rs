@@ -1,0 +1,261 @@
+//! The quickstart: instrumented handlers under the real `lambda_http` / `lambda_runtime`
+//! loops, each in its own process like on Lambda, driven by a local Runtime API server with
+//! real sample events. Prints each response, then each invocation's trace as a tree.
+//!
+//! Run it with `cargo run -p serverless_sdk_examples --bin quickstart`. With
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` set, the functions export to that collector instead of
+//! stdout.
+
+use std::{borrow::Cow, time::Duration};
+
+use lambda_http::{Body, Request, RequestExt, RequestPayloadExt, Response};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::{Value, json};
+use serverless_sdk::{capture_exception, set_endpoint, span, tag_event};
+use serverless_sdk_http::HttpError;
+use serverless_sdk_tests::{
+    events,
+    otlp::parse_json_lines,
+    runtime_api::{FunctionProcess, InvokeResult, RuntimeApi},
+    trace_view::{by_trace, render_tree},
+};
+
+const ROLE: &str = "QUICKSTART_FUNCTION";
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("order {0} not found")]
+    NotFound(u64),
+    #[error("inventory service refused the connection (password=hunter2)")]
+    Inventory,
+}
+
+impl HttpError for ApiError {
+    fn status_code(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => 404,
+            Self::Inventory => 500,
+        }
+    }
+    fn public_message(&self) -> Cow<'static, str> {
+        match self {
+            Self::NotFound(id) => format!("order {id} not found").into(),
+            Self::Inventory => "Internal Server Error".into(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct NewOrder {
+    customer_id: String,
+    items: u32,
+}
+
+/// An API Gateway function with a hand-written router.
+#[serverless_sdk_http::serverless_handler]
+async fn api(req: Request) -> Result<Response<Body>, ApiError> {
+    let path = req.raw_http_path().to_owned();
+    match (req.method().as_str(), path.as_str()) {
+        ("POST", "/orders") => create_order(&req).await,
+        ("GET", "/orders/42") => get_order(42).await,
+        ("GET", "/orders/7") => Err(ApiError::NotFound(7)),
+        ("GET", "/inventory") => Err(ApiError::Inventory),
+        ("GET", "/panic") => panic!("the quickstart panicked on purpose"),
+        _ => Ok(Response::builder()
+            .status(404)
+            .body(Body::from("no such route"))
+            .unwrap_or_default()),
+    }
+}
+
+#[serverless_sdk::route(POST, "/orders")]
+async fn create_order(req: &Request) -> Result<Response<Body>, ApiError> {
+    let order: NewOrder = match req.payload() {
+        Ok(Some(order)) => order,
+        Ok(None) | Err(_) => {
+            return Ok(Response::builder()
+                .status(400)
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"message":"Invalid JSON body"}"#))
+                .unwrap_or_default());
+        }
+    };
+    tag_event(
+        "customer-id",
+        &order.customer_id,
+        json!({ "demoUser": "true", "items": order.items }),
+    );
+    let total = price(order.items).await;
+    save(total).await;
+    Ok(Response::new(Body::from(
+        json!({ "total": total }).to_string(),
+    )))
+}
+
+#[serverless_sdk::route(GET, "/orders/{id}")]
+async fn get_order(id: u64) -> Result<Response<Body>, ApiError> {
+    let row = span("db.get_order").instrument(async { id * 2 }).await;
+    Ok(Response::new(Body::from(
+        json!({ "id": id, "row": row }).to_string(),
+    )))
+}
+
+#[serverless_sdk::span("pricing")]
+async fn price(items: u32) -> u64 {
+    let base = tax_table();
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    u64::from(items) * base
+}
+
+#[serverless_sdk::span]
+fn tax_table() -> u64 {
+    std::hint::black_box(1250)
+}
+
+#[serverless_sdk::span("db.save")]
+async fn save(_total: u64) {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+}
+
+/// An SQS consumer.
+#[serverless_sdk::serverless_handler]
+async fn queue(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+    set_endpoint("sqs/orders-queue");
+    let records = event.payload["Records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for record in &records {
+        let _record_span = span("process_record");
+        if record["body"].as_str().is_some_and(|b| b.contains("bad")) {
+            capture_exception(&std::io::Error::other("malformed record skipped"));
+        }
+    }
+    Ok(json!({ "batchItemFailures": [] }))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match std::env::var(ROLE).as_deref() {
+        Ok("api") => runtime.block_on(serverless_sdk_http::run(lambda_http::service_fn(api))),
+        Ok("queue") => runtime.block_on(serverless_sdk::run(service_fn(queue))),
+        _ => runtime.block_on(drive()),
+    }
+}
+
+async fn start(api: &RuntimeApi, role: &str) -> std::io::Result<FunctionProcess> {
+    let exe = std::env::current_exe()?;
+    let mut command = api.function_command(&exe, role);
+    command.env(ROLE, role);
+    for (key, value) in std::env::vars() {
+        if key.starts_with("OTEL_") || key.starts_with("SERVERLESS_SDK_") {
+            command.env(key, value);
+        }
+    }
+    FunctionProcess::spawn(command)
+}
+
+async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    println!("serverless_sdk quickstart: real lambda_runtime loops against a local Runtime API\n");
+    let api_server = RuntimeApi::start().await?;
+    let api_fn = start(&api_server, "api").await?;
+    let queue_server = RuntimeApi::start().await?;
+    let queue_fn = start(&queue_server, "queue").await?;
+
+    let http_events = [
+        (
+            "create an order (tagged, span tree)",
+            events::apigw_v2(
+                "POST",
+                "/orders",
+                "$default",
+                Some(r#"{"customer_id":"42","items":3}"#),
+            ),
+        ),
+        (
+            "get an order (#[route] template)",
+            events::apigw_v1("GET", "/orders/42", "/{proxy+}", None),
+        ),
+        (
+            "client error (404 from HttpError)",
+            events::apigw_v1("GET", "/orders/7", "/orders/{id}", None),
+        ),
+        (
+            "malformed JSON body (400)",
+            events::apigw_v2("POST", "/orders", "$default", Some("{not json")),
+        ),
+        (
+            "an Err (500, not a 502)",
+            events::apigw_v2("GET", "/inventory", "GET /inventory", None),
+        ),
+        (
+            "a panic (500, process keeps serving)",
+            events::apigw_v1("GET", "/panic", "/panic", None),
+        ),
+    ];
+    println!("── responses ──────────────────────────────────────────────");
+    for (label, event) in http_events {
+        let outcome = api_server.invoke(event.to_string()).await;
+        print_outcome(label, &outcome.result);
+    }
+    let mut sqs = events::fixture("sqs");
+    sqs["Records"][0]["body"] = json!("bad record");
+    let outcome = queue_server.invoke(sqs.to_string()).await;
+    print_outcome("SQS batch with a bad record", &outcome.result);
+
+    // Telemetry leaves each function after its response; give the last export a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut text = api_fn.stdout_text();
+    text.push('\n');
+    text.push_str(&queue_fn.stdout_text());
+    let spans = parse_json_lines(&text);
+
+    println!("\n── traces ─────────────────────────────────────────────────");
+    let color = std::env::var_os("NO_COLOR").is_none();
+    for trace in by_trace(&spans) {
+        println!("{}", render_tree(&trace, color));
+    }
+    println!("── raw telemetry ──────────────────────────────────────────");
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        println!(
+            "Sent over OTLP/HTTP to {}.",
+            std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_default()
+        );
+    } else {
+        let lines = text.lines().filter(|l| l.starts_with('{')).count();
+        println!(
+            "{lines} OTLP/JSON lines (one ExportTraceServiceRequest per invocation) on the functions' stdout,\n\
+             {} spans in all. On Lambda they land in CloudWatch Logs; set OTEL_EXPORTER_OTLP_ENDPOINT\n\
+             to send them to a collector instead.",
+            spans.len()
+        );
+    }
+    api_fn.kill().await?;
+    queue_fn.kill().await?;
+    Ok(())
+}
+
+fn print_outcome(label: &str, result: &InvokeResult) {
+    match result {
+        InvokeResult::Response(body) => {
+            let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let status = value["statusCode"]
+                .as_u64()
+                .map_or_else(String::new, |s| format!("{s} "));
+            let shown = value["body"]
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            println!("• {label}\n    → {status}{shown}");
+        }
+        InvokeResult::Error(report) => {
+            println!(
+                "• {label}\n    → Lambda error {}: {}",
+                report.error_type, report.error_message
+            );
+        }
+        InvokeResult::Timeout => println!("• {label}\n    → timed out"),
+        other => println!("• {label}\n    → {other:?}"),
+    }
+}

@@ -1,0 +1,290 @@
+//! lambda_http handlers called directly with real API Gateway sample events: the proxy
+//! responses the wrapper builds and the telemetry it exports.
+
+#![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use lambda_http::{Body, IntoResponse, Request, RequestExt, RequestPayloadExt, Response};
+use serde_json::{Value, json};
+use serverless_sdk_http::{Config, Exporter, HttpError, serverless_handler, set_endpoint};
+
+fn output() -> Arc<Mutex<Vec<u8>>> {
+    static OUT: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        serverless_sdk_http::init(Config::from_env().with_exporter(Exporter::Writer(buf.clone())));
+        buf
+    })
+    .clone()
+}
+
+fn root_spans() -> Vec<Value> {
+    let out = output();
+    let text = String::from_utf8(std::mem::take(&mut *out.lock().unwrap())).unwrap();
+    text.lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["resourceSpans"][0]["scopeSpans"][0]["spans"]
+                [0]
+            .clone()
+        })
+        .collect()
+}
+
+fn attr(span: &Value, key: &str) -> Value {
+    span["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == key)
+        .map(|a| a["value"].clone())
+        .unwrap_or(Value::Null)
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn request(mut event: Value, body: Option<&str>) -> Request {
+    if let Some(body) = body {
+        event["body"] = json!(body);
+        event["isBase64Encoded"] = json!(false);
+        event["headers"]["content-type"] = json!("application/json");
+    }
+    let mut ctx = lambda_runtime::Context::default();
+    ctx.request_id = "req-123".into();
+    lambda_http::request::from_str(&event.to_string())
+        .unwrap()
+        .with_lambda_context(ctx)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("database password=hunter2 rejected the query")]
+    Database,
+    #[error("order {0} not found")]
+    NotFound(u64),
+}
+
+impl HttpError for ApiError {
+    fn status_code(&self) -> u16 {
+        match self {
+            Self::Database => 500,
+            Self::NotFound(_) => 404,
+        }
+    }
+    fn public_message(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Self::Database => "Internal Server Error".into(),
+            Self::NotFound(id) => format!("order {id} not found").into(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Order {
+    items: u32,
+}
+
+#[serverless_handler]
+async fn orders(req: Request) -> Result<Response<Body>, ApiError> {
+    match req.uri().path() {
+        p if p.ends_with("/missing") => Err(ApiError::NotFound(7)),
+        p if p.ends_with("/db") => Err(ApiError::Database),
+        p if p.ends_with("/panic") => panic!("secret=abc leaked in a panic"),
+        p if p.ends_with("/explicit") => {
+            set_endpoint("/custom/{thing}");
+            Ok(Response::new(Body::from("ok")))
+        }
+        _ => Ok(Response::builder()
+            .status(201)
+            .body(Body::from("created"))
+            .unwrap()),
+    }
+}
+
+#[serverless_handler]
+async fn create(req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let order: Order = req.payload()?.ok_or("missing body")?;
+    Ok(Response::new(Body::from(format!("{} items", order.items))))
+}
+
+async fn parts(response: impl IntoResponse) -> (u16, http::HeaderMap, String) {
+    let response = response.into_response().await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = match response.into_body() {
+        Body::Text(t) => t,
+        Body::Binary(b) => String::from_utf8(b).unwrap(),
+        _ => String::new(),
+    };
+    (status, headers, body)
+}
+
+fn with_path(mut event: Value, path: &str) -> Value {
+    event["path"] = json!(path);
+    event
+}
+
+#[tokio::test]
+async fn proxy_responses_and_endpoints() {
+    // One test: both parts read the process's single exporter output.
+    failures_become_proxy_responses_and_telemetry().await;
+    endpoints_come_from_the_event_unless_set_explicitly().await;
+}
+
+async fn failures_become_proxy_responses_and_telemetry() {
+    output();
+    let _ = root_spans();
+    let v1 = fixture("apigw-v1.json");
+
+    let (status, _, body) = parts(
+        orders(request(with_path(v1.clone(), "/orders/1"), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (201, "created"));
+
+    let (status, headers, body) = parts(
+        orders(request(with_path(v1.clone(), "/orders/db"), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["x-request-id"], "req-123");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"message": "Internal Server Error", "requestId": "req-123"})
+    );
+
+    let (status, _, body) = parts(
+        orders(request(with_path(v1.clone(), "/orders/panic"), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(
+        !body.contains("secret") && !body.contains("abc") && !body.contains("panic"),
+        "{body}"
+    );
+
+    let (status, _, body) = parts(
+        orders(request(with_path(v1.clone(), "/orders/missing"), None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["message"],
+        "order 7 not found"
+    );
+
+    let (status, _, body) = parts(
+        create(request(v1.clone(), Some("{not json")))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Invalid JSON body"), "{body}");
+
+    let (status, _, body) = parts(
+        create(request(v1.clone(), Some(r#"{"items": 3}"#)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "3 items"));
+
+    let roots = root_spans();
+    assert_eq!(roots.len(), 6);
+    let outcomes: Vec<Value> = roots
+        .iter()
+        .map(|s| attr(s, "serverless.outcome")["stringValue"].clone())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            json!("success"),
+            json!("error:handled"),
+            json!("error:handled"),
+            json!("success"),
+            json!("success"),
+            json!("success")
+        ]
+    );
+    let statuses: Vec<Value> = roots
+        .iter()
+        .map(|s| attr(s, "http.response.status_code")["intValue"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            json!("201"),
+            json!("500"),
+            json!("500"),
+            json!("404"),
+            json!("400"),
+            json!("200")
+        ]
+    );
+    // The 500's error went to telemetry, redacted; the 404 was not captured as an exception.
+    let db_event = &roots[1]["events"][0];
+    assert_eq!(db_event["name"], "exception");
+    let message = db_event["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == "exception.message")
+        .unwrap();
+    assert_eq!(
+        message["value"]["stringValue"],
+        "database password=[REDACTED] rejected the query"
+    );
+    assert_eq!(roots[1]["status"]["code"], 2);
+    assert!(
+        roots[3]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["name"] != "exception")
+    );
+    // The v1 sample's resource `/{proxy+}` is a catch-all: no route from the event.
+    assert_eq!(
+        attr(&roots[0], "http.request.method")["stringValue"],
+        "POST"
+    );
+}
+
+async fn endpoints_come_from_the_event_unless_set_explicitly() {
+    output();
+    let mut v1 = fixture("apigw-v1.json");
+    v1["resource"] = json!("/orders/{id}");
+    v1["requestContext"]["resourcePath"] = json!("/orders/{id}");
+    let mut v2 = fixture("apigw-v2.json");
+    v2["routeKey"] = json!("GET /v2/orders/{id}");
+    v2["requestContext"]["routeKey"] = json!("GET /v2/orders/{id}");
+    let _ = orders(request(with_path(v1.clone(), "/orders/1"), None)).await;
+    let _ = orders(request(v2, None)).await;
+    let _ = orders(request(with_path(v1, "/orders/explicit"), None)).await;
+    let roots: Vec<Value> = root_spans()
+        .into_iter()
+        .filter(|s| attr(s, "faas.invocation_id")["stringValue"] == "req-123")
+        .collect();
+    let routes: Vec<Value> = roots
+        .iter()
+        .map(|s| attr(s, "http.route")["stringValue"].clone())
+        .collect();
+    assert!(routes.contains(&json!("/orders/{id}")), "{routes:?}");
+    assert!(routes.contains(&json!("/v2/orders/{id}")), "{routes:?}");
+    assert!(routes.contains(&json!("/custom/{thing}")), "{routes:?}");
+    let names: Vec<Value> = roots.iter().map(|s| s["name"].clone()).collect();
+    assert!(names.contains(&json!("POST /orders/{id}")), "{names:?}");
+    assert!(names.contains(&json!("GET /v2/orders/{id}")), "{names:?}");
+}

@@ -1,0 +1,332 @@
+//! An OTLP/HTTP trace receiver, and flat views of the spans it receives.
+//!
+//! [`OtlpReceiver`] accepts `POST /v1/traces` in both OTLP/HTTP encodings
+//! (`application/x-protobuf` and `application/json`), answers like a collector, and records what
+//! it decoded. Faults can be injected at any time: a delay, an error status, or holding requests
+//! without answering.
+//!
+//! [`FlatSpan`] is the form tests assert on; [`parse_json_lines`] extracts spans from OTLP/JSON
+//! lines in a function's output.
+
+mod flat;
+
+pub use flat::{
+    AttrValue, FlatEvent, FlatLink, FlatSpan, STATUS_ERROR, STATUS_OK, STATUS_UNSET,
+    parse_json_lines,
+};
+
+use crate::{
+    lock,
+    server::{HttpResponse, Server, response, text_response},
+};
+use http::{
+    HeaderMap, Method, Request, StatusCode, header::CONTENT_ENCODING, header::CONTENT_TYPE,
+};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use std::{
+    fmt, io,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+use tokio::sync::{Notify, watch};
+
+/// The path traces are exported to.
+pub const TRACES_PATH: &str = "/v1/traces";
+
+/// The two OTLP/HTTP encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OtlpEncoding {
+    /// `application/x-protobuf`.
+    Protobuf,
+    /// `application/json` (OTLP/JSON).
+    Json,
+}
+
+/// One export request the receiver accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedExport {
+    /// How it was encoded.
+    pub encoding: OtlpEncoding,
+    /// The HTTP request headers (e.g. to check `OTEL_EXPORTER_OTLP_HEADERS` or `User-Agent`).
+    pub headers: HeaderMap,
+    /// The decoded request.
+    pub request: ExportTraceServiceRequest,
+    /// When it was accepted.
+    pub received_at: SystemTime,
+}
+
+/// A running OTLP/HTTP trace receiver on `127.0.0.1` and an ephemeral port.
+///
+/// Cheap to clone; the server stops when the last clone is dropped or on
+/// [`OtlpReceiver::shutdown`].
+///
+/// Requests are only recorded when answered with success, so spans of an export that the
+/// receiver failed (and that the exporter may retry) are not counted twice.
+#[derive(Clone)]
+pub struct OtlpReceiver {
+    shared: Arc<Shared>,
+    server: Arc<Server>,
+}
+
+impl fmt::Debug for OtlpReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpReceiver")
+            .field("endpoint", &self.endpoint())
+            .field("requests", &self.requests())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtlpReceiver {
+    /// Starts a receiver on the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound.
+    pub async fn start() -> io::Result<OtlpReceiver> {
+        let shared = Arc::new(Shared::default());
+        let handler_state = Arc::clone(&shared);
+        let server = Server::start(
+            move |request| handle(Arc::clone(&handler_state), request),
+            false,
+        )
+        .await?;
+        Ok(OtlpReceiver {
+            shared,
+            server: Arc::new(server),
+        })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// `http://127.0.0.1:PORT`, the value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// `http://127.0.0.1:PORT/v1/traces`, the value for `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+    pub fn traces_endpoint(&self) -> String {
+        format!("{}{TRACES_PATH}", self.endpoint())
+    }
+
+    /// Delays every answer by `delay` (zero: no delay).
+    pub fn set_delay(&self, delay: Duration) {
+        lock(&self.shared.state).faults.delay = delay;
+    }
+
+    /// Answers every export with `status` and an empty body, without recording it; any 2xx
+    /// status answers normally (and records).
+    pub fn set_status(&self, status: u16) {
+        lock(&self.shared.state).faults.status = status;
+    }
+
+    /// While `true`, requests are held without an answer (until the client gives up, or until
+    /// this is set back to `false`, when held requests proceed normally).
+    pub fn set_hang(&self, hang: bool) {
+        self.shared.hang.send_replace(hang);
+    }
+
+    /// Removes every fault: no delay, status 200, no hang.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.state).faults = Faults::default();
+        self.set_hang(false);
+    }
+
+    /// Number of `POST /v1/traces` requests received so far, whatever their fate.
+    pub fn requests(&self) -> usize {
+        lock(&self.shared.state).requests
+    }
+
+    /// Number of requests rejected as undecodable or of an unsupported content type or encoding.
+    pub fn rejected(&self) -> usize {
+        lock(&self.shared.state).rejected
+    }
+
+    /// Every accepted export, in arrival order.
+    pub fn received(&self) -> Vec<ReceivedExport> {
+        lock(&self.shared.state).received.clone()
+    }
+
+    /// The decoded requests of every accepted export.
+    pub fn export_requests(&self) -> Vec<ExportTraceServiceRequest> {
+        lock(&self.shared.state)
+            .received
+            .iter()
+            .map(|export| export.request.clone())
+            .collect()
+    }
+
+    /// All spans accepted so far, flattened, in arrival order.
+    pub fn spans(&self) -> Vec<FlatSpan> {
+        lock(&self.shared.state)
+            .received
+            .iter()
+            .flat_map(|export| FlatSpan::from_request(&export.request))
+            .collect()
+    }
+
+    /// Waits until at least `count` spans have been accepted, or `timeout`; returns all spans
+    /// accepted by then (check the length: fewer than `count` means the wait timed out).
+    pub async fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<FlatSpan> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let spans = self.spans();
+            if spans.len() >= count {
+                return spans;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return self.spans();
+            }
+        }
+    }
+
+    /// Forgets everything received (faults are kept).
+    pub fn clear(&self) {
+        let mut state = lock(&self.shared.state);
+        state.received.clear();
+        state.requests = 0;
+        state.rejected = 0;
+    }
+
+    /// Stops the server and closes every connection. Idempotent.
+    pub fn shutdown(&self) {
+        self.server.shutdown();
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    hang: watch::Sender<bool>,
+    changed: Notify,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            state: Mutex::new(State::default()),
+            hang: watch::Sender::new(false),
+            changed: Notify::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    requests: usize,
+    rejected: usize,
+    received: Vec<ReceivedExport>,
+    faults: Faults,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Faults {
+    delay: Duration,
+    status: u16,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            delay: Duration::ZERO,
+            status: 200,
+        }
+    }
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse {
+    if request.uri().path() != TRACES_PATH {
+        return text_response(StatusCode::NOT_FOUND, "only /v1/traces is supported\n");
+    }
+    if request.method() != Method::POST {
+        return text_response(StatusCode::METHOD_NOT_ALLOWED, "");
+    }
+    lock(&shared.state).requests += 1;
+
+    let (parts, body) = request.into_parts();
+    let decoded = match body.collect().await {
+        Ok(body) => decode(&parts.headers, &body.to_bytes()),
+        Err(err) => Err((StatusCode::BAD_REQUEST, format!("unreadable body: {err}"))),
+    };
+    let (encoding, export) = match decoded {
+        Ok(decoded) => decoded,
+        Err((status, message)) => {
+            lock(&shared.state).rejected += 1;
+            shared.changed.notify_waiters();
+            return text_response(status, message);
+        }
+    };
+
+    // Hold the request while hanging; a closed channel cannot happen as `shared` owns it.
+    let _ = shared.hang.subscribe().wait_for(|hang| !hang).await;
+    let faults = lock(&shared.state).faults;
+    if !faults.delay.is_zero() {
+        tokio::time::sleep(faults.delay).await;
+    }
+    let status = StatusCode::from_u16(faults.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if !status.is_success() {
+        return response(status, "text/plain; charset=utf-8", "");
+    }
+
+    lock(&shared.state).received.push(ReceivedExport {
+        encoding,
+        headers: parts.headers,
+        request: export,
+        received_at: SystemTime::now(),
+    });
+    shared.changed.notify_waiters();
+    match encoding {
+        OtlpEncoding::Protobuf => response(
+            status,
+            "application/x-protobuf",
+            ExportTraceServiceResponse::default().encode_to_vec(),
+        ),
+        OtlpEncoding::Json => response(status, "application/json", "{}"),
+    }
+}
+
+type Rejection = (StatusCode, String);
+
+fn decode(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(OtlpEncoding, ExportTraceServiceRequest), Rejection> {
+    if let Some(encoding) = headers.get(CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Encoding {encoding:?}"),
+        ));
+    }
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match content_type.as_str() {
+        "application/x-protobuf" => ExportTraceServiceRequest::decode(body)
+            .map(|request| (OtlpEncoding::Protobuf, request))
+            .map_err(|err| (StatusCode::BAD_REQUEST, format!("invalid protobuf: {err}"))),
+        "application/json" => serde_json::from_slice(body)
+            .map(|request| (OtlpEncoding::Json, request))
+            .map_err(|err| (StatusCode::BAD_REQUEST, format!("invalid OTLP/JSON: {err}"))),
+        other => Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Type {other:?}"),
+        )),
+    }
+}

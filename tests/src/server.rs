@@ -1,0 +1,116 @@
+//! The small HTTP/1 server both local services are built on.
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header::CONTENT_TYPE};
+use http_body_util::Full;
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use std::{
+    convert::Infallible,
+    future::Future,
+    io,
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
+use tokio::{net::TcpListener, task::JoinHandle, task::JoinSet};
+
+/// Response type of every handler.
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
+
+/// A running server on `127.0.0.1:<ephemeral port>`.
+///
+/// Dropping it (or calling [`Server::shutdown`]) stops accepting and closes every open
+/// connection, including requests that are still being handled.
+#[derive(Debug)]
+pub(crate) struct Server {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `127.0.0.1:0` and serves every connection with `handler` on the current tokio
+    /// runtime.
+    pub(crate) async fn start<H, Fut>(handler: H, title_case_headers: bool) -> io::Result<Server>
+    where
+        H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = HttpResponse> + Send + 'static,
+    {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(accept_loop(listener, handler, title_case_headers));
+        Ok(Server { addr, task })
+    }
+
+    /// The bound address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server; idempotent.
+    pub(crate) fn shutdown(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop<H, Fut>(listener: TcpListener, handler: H, title_case_headers: bool)
+where
+    H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = HttpResponse> + Send + 'static,
+{
+    // Owning the connection tasks here means aborting this task aborts all of them.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    // Best effort: a failure only costs latency.
+                    let _ = stream.set_nodelay(true);
+                    let handler = handler.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |req| {
+                            let handler = handler.clone();
+                            async move { Ok::<_, Infallible>(handler(req).await) }
+                        });
+                        let mut builder = http1::Builder::new();
+                        builder.title_case_headers(title_case_headers);
+                        // Connection errors (client went away mid-request, ...) are not ours to report.
+                        let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                    });
+                }
+                // Typically EMFILE; back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// A response with `body` and the given content type.
+pub(crate) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    response(status, "application/json", body.to_string())
+}
+
+/// A plain-text response, for the cases no real service defines a body for.
+pub(crate) fn text_response(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+    response(status, "text/plain; charset=utf-8", body)
+}
