@@ -135,8 +135,8 @@ pub use serverless_sdk_macros::serverless_handler;
 /// use serverless_sdk::span;
 ///
 /// #[span("pricing")]
-/// async fn price(qty: u64) -> Result<u64, std::num::TryFromIntError> {
-///     u64::try_from(qty * 3)
+/// async fn price(qty: u64) -> Result<u32, std::num::TryFromIntError> {
+///     u32::try_from(qty * 3)
 /// }
 ///
 /// #[span]
