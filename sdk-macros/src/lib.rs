@@ -13,6 +13,8 @@ mod handler;
 mod route;
 #[allow(dead_code, unreachable_pub)]
 mod route_template;
+#[cfg(test)]
+mod snapshots;
 mod span;
 mod util;
 

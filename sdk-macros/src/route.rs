@@ -47,11 +47,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, facade: Facade) -> To
         ..
     } = &func;
     let stmts = &block.stmts;
-    quote! {
-        #(#attrs)*
-        #vis #sig {
+    let body = util::braced(
+        block,
+        quote! {
             #stmt
             #(#stmts)*
-        }
+        },
+    );
+    quote! {
+        #(#attrs)*
+        #vis #sig #body
     }
 }

@@ -122,10 +122,9 @@ fn expand_span(func: &ItemFn, args: SpanArgs, facade: Facade) -> syn::Result<Tok
             }
         }
     };
+    let body = util::braced(block, body);
     Ok(quote! {
         #(#attrs)*
-        #vis #sig {
-            #body
-        }
+        #vis #sig #body
     })
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the macros.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::{ItemFn, Type, visit::Visit};
 
@@ -40,18 +40,62 @@ pub(crate) fn not_a_function(item: TokenStream, message: &str) -> TokenStream {
     }
 }
 
-/// The leading tokens of an item (its keyword and name), for pointing at it.
+/// The leading tokens of an item past its attributes and visibility: its keywords and
+/// name (`struct Pricing`, `unsafe trait Store`), for pointing at it.
 fn first_tokens(item: &TokenStream) -> TokenStream {
+    const QUALIFIERS: &[&str] = &[
+        "pub",
+        "crate",
+        "unsafe",
+        "auto",
+        "extern",
+        "default",
+        "async",
+        "const",
+        "static",
+        "struct",
+        "enum",
+        "union",
+        "trait",
+        "impl",
+        "mod",
+        "type",
+        "fn",
+        "use",
+        "macro_rules",
+        "let",
+        "mut",
+    ];
+    let tokens: Vec<TokenTree> = item.clone().into_iter().collect();
     let mut out = TokenStream::new();
-    for (i, tt) in item.clone().into_iter().enumerate() {
-        let is_attr_or_vis = matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == '#')
-            || matches!(&tt, proc_macro2::TokenTree::Group(_));
-        tt.to_tokens(&mut out);
-        if i >= 2 && !is_attr_or_vis {
-            break;
+    let mut i = 0;
+    // Attributes and the visibility's `(crate)` group.
+    while i < tokens.len() {
+        match (&tokens[i], tokens.get(i + 1)) {
+            (TokenTree::Punct(p), Some(TokenTree::Group(g)))
+                if p.as_char() == '#' && g.delimiter() == Delimiter::Bracket =>
+            {
+                i += 2;
+            }
+            (TokenTree::Ident(id), Some(TokenTree::Group(g)))
+                if id == "pub" && g.delimiter() == Delimiter::Parenthesis =>
+            {
+                i += 2;
+            }
+            (TokenTree::Ident(id), _) if id == "pub" => i += 1,
+            _ => break,
         }
     }
-    out
+    // Keywords, then the name (or whatever comes first that is not a keyword).
+    for tt in &tokens[i..] {
+        tt.to_tokens(&mut out);
+        match tt {
+            TokenTree::Ident(id) if QUALIFIERS.contains(&id.to_string().as_str()) => {}
+            TokenTree::Literal(_) => {} // `extern "C"`
+            _ => break,
+        }
+    }
+    if out.is_empty() { item.clone() } else { out }
 }
 
 /// Whether a type mentions `impl Trait` anywhere.
@@ -98,4 +142,13 @@ pub(crate) fn is_boxed_future(ty: &Type) -> bool {
         .to_string()
         .replace(' ', "");
     tokens.contains("Box<dyn") && tokens.contains("Future")
+}
+
+/// `{ tokens }` with the braces of `block`. A function whose braces are the user's keeps
+/// the user's span, so rustc treats it as the user's code: `dead_code` and the other item
+/// lints still fire on it.
+pub(crate) fn braced(block: &syn::Block, tokens: TokenStream) -> TokenStream {
+    let mut group = Group::new(Delimiter::Brace, tokens);
+    group.set_span(block.brace_token.span.join());
+    group.into_token_stream()
 }

@@ -1,0 +1,8 @@
+use serverless_sdk::route;
+
+#[route("api/foo")]
+fn foo() {}
+
+fn main() {
+    foo();
+}

@@ -1,0 +1,8 @@
+use serverless_sdk::route;
+
+#[route(FETCH, "/x")]
+fn handler() {}
+
+fn main() {
+    handler();
+}

@@ -1,0 +1,10 @@
+use serverless_sdk::span;
+
+#[span(name = "a", name = "b")]
+fn checksum(data: &[u8]) -> u32 {
+    data.iter().map(|b| u32::from(*b)).sum()
+}
+
+fn main() {
+    let _ = checksum(b"a");
+}
