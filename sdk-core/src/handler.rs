@@ -113,7 +113,10 @@ pub enum Completion<O> {
     Pending(Pin<Box<dyn Future<Output = O> + Send + 'static>>),
 }
 
-impl<O: Unpin> Future for Completion<O> {
+// The value is never pinned: it is moved out whole.
+impl<O> Unpin for Completion<O> {}
+
+impl<O> Future for Completion<O> {
     type Output = O;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
         match self.get_mut() {
@@ -312,7 +315,6 @@ pub async fn handle<T, Ret, F, Fut, C>(
 ) -> T::Output
 where
     T: Trigger<Ret>,
-    T::Output: Unpin,
     Ret: HandlerResult,
     F: FnOnce(T) -> Fut,
     Fut: Future<Output = Ret>,

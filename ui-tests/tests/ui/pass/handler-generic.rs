@@ -1,6 +1,4 @@
-// A generic handler, instantiated for `service_fn`. The payload type must be `Unpin`:
-// `__private::handle` requires `Trigger::Output: Unpin`, and for `LambdaEvent<T>` that is
-// `Result<T, Diagnostic>`.
+// A generic handler, instantiated for `service_fn`.
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use serverless_sdk::serverless_handler;
@@ -8,7 +6,7 @@ use serverless_sdk::serverless_handler;
 #[serverless_handler]
 async fn echo<T>(event: LambdaEvent<T>) -> Result<T, std::io::Error>
 where
-    T: Send + Unpin + 'static,
+    T: Send + 'static,
 {
     Ok(event.payload)
 }
