@@ -40,6 +40,17 @@ pub fn set_framework_endpoint(method: Option<&str>, path: &str) {
     });
 }
 
+/// Classifies an error known only through `Debug`: the error of a wrapped service.
+pub fn classify_debug<E: fmt::Debug>(error: &E) -> ErrorInfo {
+    let text = format!("{error:?}");
+    ErrorInfo {
+        report: ErrorReport::from_message(type_name::<E>(), &text, None),
+        display: text,
+        error_type: None,
+        http: None,
+    }
+}
+
 /// Sets the SDK up from the environment unless it was already.
 pub fn ensure_init() {
     crate::runtime::ensure_init();

@@ -321,8 +321,12 @@ where
     C: FnOnce(&Ret::Err) -> ErrorInfo,
 {
     report::install_panic_hook();
-    let inv = begin(&event, meta);
-    let root = inv.root();
+    // A handler wrapped again (a `#[serverless_handler]` fn served by a runtime that opens
+    // the invocation itself) joins the invocation already open for its request.
+    let joined = joined_invocation(&event, meta);
+    let owned = joined.is_none();
+    let root = joined.unwrap_or_else(|| begin(&event, meta).root());
+    let inv = Arc::clone(&root.inv);
 
     // Panics are caught both when the body is called and while it is polled.
     let called = {
@@ -332,7 +336,8 @@ where
         called
     };
     let result: Result<Ret, PanicPayload> = match called {
-        Ok(fut) => with_watchdog(CatchUnwindIn::new(fut, Some(root.clone())), &inv).await,
+        Ok(fut) if owned => with_watchdog(CatchUnwindIn::new(fut, Some(root.clone())), &inv).await,
+        Ok(fut) => CatchUnwindIn::new(fut, Some(root.clone())).await,
         Err(payload) => Err(payload),
     };
     let outcome = match result {
@@ -347,12 +352,36 @@ where
         T::complete(outcome, &finish).await
     };
     drop(root);
+    if !owned {
+        return output;
+    }
     if let Some(spans) = inv.finish() {
         if let Some(spans) = runtime::defer_export(spans) {
             export::pipeline().export(spans).await;
         }
     }
     output
+}
+
+/// The invocation this event belongs to, if it is already open and current.
+fn joined_invocation<T: Trigger<Ret>, Ret: HandlerResult>(
+    event: &T,
+    meta: &'static HandlerMeta,
+) -> Option<Current> {
+    let start = event.start();
+    let request_id = start.context.map(|c| c.request_id.as_str())?;
+    let root = current::with(|c| {
+        c.filter(|c| &*c.inv.request_id == request_id)
+            .map(|c| c.inv.root())
+    })?;
+    if let Some(name) = meta.span_name {
+        let mut state = root.inv.state();
+        state.name_fixed = true;
+        if let Some(span) = state.spans.first_mut() {
+            span.name = Cow::Borrowed(name);
+        }
+    }
+    Some(root)
 }
 
 fn begin<T: Trigger<Ret>, Ret: HandlerResult>(

@@ -89,7 +89,9 @@ pub use export::{Exporter, OtlpJsonExporter, SharedWriter, export_stats};
 pub use http::{ProxyResponse, REQUEST_ID_HEADER};
 pub use redact::MASK;
 pub use report::short_type_name;
-pub use runtime::{Error, ExportFuture, ExportLayer, ExportService, detect_trigger, init, run};
+pub use runtime::{
+    Error, ExportFuture, ExportLayer, ExportService, detect_trigger, init, run, run_concurrent,
+};
 pub use scope::{Outcome, TriggerKind};
 pub use span::{FutureExt, InSpan, SpanGuard, span};
 

@@ -80,6 +80,43 @@ where
         .await
 }
 
+/// [`run`] for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` above 1 it runs
+/// that many invocations at once in this process (each keeps its own spans, tags and
+/// errors); otherwise it behaves like [`run`].
+///
+/// ```no_run
+/// use lambda_runtime::{service_fn, LambdaEvent};
+///
+/// #[serverless_sdk::serverless_handler]
+/// async fn handler(event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, std::io::Error> {
+///     Ok(event.payload)
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), serverless_sdk::Error> {
+///     serverless_sdk::run_concurrent(service_fn(handler)).await
+/// }
+/// ```
+pub async fn run_concurrent<A, F, R, B, S, D, E>(handler: F) -> Result<(), Error>
+where
+    F: Service<LambdaEvent<A>, Response = R> + Clone + Send + 'static,
+    F::Future: Future<Output = Result<R, F::Error>> + Send + 'static,
+    F::Error: Into<Diagnostic> + Debug,
+    A: for<'de> Deserialize<'de> + Send + 'static,
+    R: IntoFunctionResponse<B, S> + Send + 'static,
+    B: Serialize + Send + 'static,
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send + 'static,
+    E: Into<Error> + Send + Debug + 'static,
+{
+    ensure_init();
+    Runtime::new(handler)
+        .layer(lambda_runtime::layers::TracingLayer::new())
+        .layer(ExportLayer::new())
+        .run_concurrent()
+        .await
+}
+
 /// Sets the SDK up from the environment unless [`init`] already did.
 pub(crate) fn ensure_init() {
     let _ = init(Config::from_env());

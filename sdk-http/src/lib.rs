@@ -39,10 +39,11 @@
 //! }
 //! ```
 
-use std::fmt::Debug;
+use std::{fmt::Debug, future::Future, pin::Pin};
 
 use lambda_http::{Adapter, IntoResponse, Request, Service};
 use lambda_runtime::{Diagnostic, Runtime, layers::TracingLayer};
+use serverless_sdk::__private::HandlerMeta;
 
 pub use serverless_sdk::*;
 
@@ -56,14 +57,19 @@ pub use serverless_sdk_macros::span_via_http as span;
 /// Sets the endpoint; see [`serverless_sdk::route`].
 pub use serverless_sdk_macros::route_via_http as route;
 
-/// Runs a `lambda_http` handler (a `#[serverless_handler]` function, or any
-/// `Service<Request>`) under the real runtime loop, with the SDK set up at cold start and
-/// each invocation's telemetry exported after its response is sent.
+#[cfg(feature = "axum")]
+pub mod axum;
+
+/// Runs a `lambda_http` service under the real runtime loop, with the SDK set up at cold
+/// start, each request inside its own invocation (so any service, an axum `Router` or a
+/// plain `service_fn`, gets a root span, caught panics and proxy 500s), and each
+/// invocation's telemetry exported after its response is sent.
 ///
-/// A drop-in for `lambda_http::run`.
+/// A drop-in for `lambda_http::run` (the service must be `Clone`, as routers and
+/// `service_fn`s are).
 ///
 /// ```no_run
-/// use lambda_http::{Body, Error, Request, Response};
+/// use lambda_http::{service_fn, Body, Error, Request, Response};
 ///
 /// #[serverless_sdk_http::serverless_handler]
 /// async fn hello(_req: Request) -> Result<Response<Body>, Error> {
@@ -72,22 +78,124 @@ pub use serverless_sdk_macros::route_via_http as route;
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), Error> {
-///     serverless_sdk_http::run(lambda_http::service_fn(hello)).await
+///     serverless_sdk_http::run(service_fn(hello)).await
 /// }
 /// ```
-pub async fn run<'a, R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+pub async fn run<R, S, E>(handler: S) -> Result<(), lambda_http::Error>
 where
-    S: Service<Request, Response = R, Error = E>,
-    S::Future: Send + 'a,
-    R: IntoResponse,
-    E: Debug + Into<Diagnostic>,
+    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    R: IntoResponse + Send + 'static,
+    E: Debug + Send + 'static,
 {
     serverless_sdk::__private::ensure_init();
-    Runtime::new(Adapter::from(handler))
+    Runtime::new(Adapter::from(Instrumented::new(handler)))
         .layer(TracingLayer::new())
         .layer(ExportLayer::new())
         .run()
         .await
+}
+
+/// [`run`] for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` above 1, that
+/// many requests run at once in this process, each in its own invocation.
+///
+/// ```no_run
+/// use lambda_http::{service_fn, Body, Error, Request, Response};
+///
+/// #[serverless_sdk_http::serverless_handler]
+/// async fn hello(_req: Request) -> Result<Response<Body>, Error> {
+///     Ok(Response::new(Body::from("hello")))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     serverless_sdk_http::run_concurrent(service_fn(hello)).await
+/// }
+/// ```
+pub async fn run_concurrent<R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+where
+    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    R: IntoResponse + Send + 'static,
+    E: Debug + Send + 'static,
+{
+    serverless_sdk::__private::ensure_init();
+    Runtime::new(Adapter::from(Instrumented::new(handler)))
+        .layer(TracingLayer::new())
+        .layer(ExportLayer::new())
+        .run_concurrent()
+        .await
+}
+
+static SERVICE_META: HandlerMeta = HandlerMeta {
+    name: "handler",
+    module: module_path!(),
+    span_name: None,
+};
+
+/// A `lambda_http` service run inside an invocation: what [`run`] wraps every service in.
+/// A `#[serverless_handler]` function inside joins the invocation instead of opening a
+/// second one.
+///
+/// ```
+/// use lambda_http::{service_fn, Body, Error, Request, Response};
+///
+/// async fn plain(_req: Request) -> Result<Response<Body>, Error> {
+///     Ok(Response::new(Body::from("not annotated, still instrumented")))
+/// }
+/// let service = serverless_sdk_http::Instrumented::new(service_fn(plain));
+/// # let _ = service;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Instrumented<S> {
+    inner: S,
+}
+
+impl<S> Instrumented<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
+impl<S, R, E> Service<Request> for Instrumented<S>
+where
+    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    R: IntoResponse + Send + 'static,
+    E: Debug + Send + 'static,
+{
+    type Response = ProxyResponse;
+    type Error = Diagnostic;
+    type Future = Pin<Box<dyn Future<Output = Result<ProxyResponse, Diagnostic>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Diagnostic>> {
+        self.inner.poll_ready(cx).map_err(|e| Diagnostic {
+            error_type: "ServiceNotReady".to_owned(),
+            error_message: format!("{e:?}"),
+        })
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The ready service handles this request; a fresh clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(serverless_sdk::__private::handle::<
+            Request,
+            Result<R, E>,
+            _,
+            _,
+            _,
+        >(
+            request,
+            &SERVICE_META,
+            move |request| inner.call(request),
+            serverless_sdk::__private::classify_debug::<E>,
+        ))
+    }
 }
 
 #[doc(hidden)]
