@@ -58,6 +58,13 @@ pub const EXPORT_DROPPED_SPANS: &str = "serverless.export.dropped_spans";
 /// Set when a span's attributes were left out to fit one log line.
 pub const EXPORT_TRUNCATED: &str = "serverless.export.truncated";
 
+/// The size of an event that did not deserialise (root span).
+pub const EVENT_SIZE_BYTES: &str = "serverless.event.size_bytes";
+/// The process's peak resident memory at the end of the invocation (root span).
+pub const MEMORY_PEAK_BYTES: &str = "serverless.memory.peak_bytes";
+/// The function's configured memory, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (root span).
+pub const MEMORY_LIMIT_BYTES: &str = "serverless.memory.limit_bytes";
+
 /// Name of the event recorded for each captured error, panic and timeout.
 pub const EXCEPTION_EVENT: &str = "exception";
 /// The short type name of the error, e.g. `AccountAlreadyExistsException`.

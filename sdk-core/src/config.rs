@@ -52,6 +52,7 @@ impl Default for Limits {
 /// | `SERVERLESS_SDK_TIMEOUT_MARGIN_MS` | how long before the deadline a timeout is reported | 50 |
 /// | `SERVERLESS_SDK_EXPOSE_ERRORS` | `true`: 500 bodies carry the error text (development only) | `false` |
 /// | `SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS` | `true`: 4xx errors are also captured as exceptions | `false` |
+/// | `SERVERLESS_SDK_EMF_METRICS` | `true`: one CloudWatch EMF metrics line per invocation | `false` |
 /// | `SERVERLESS_SDK_REDACT_KEYS` | extra comma-separated keys whose values are masked | |
 /// | `SERVERLESS_SDK_MAX_*` | the [`Limits`] | see there |
 ///
@@ -71,6 +72,7 @@ pub struct Config {
     pub(crate) timeout_margin: Duration,
     pub(crate) expose_errors: bool,
     pub(crate) capture_client_errors: bool,
+    pub(crate) emf_metrics: bool,
     pub(crate) redact_keys: Vec<String>,
     pub(crate) limits: Limits,
 }
@@ -154,6 +156,7 @@ impl Config {
             expose_errors: env_bool("SERVERLESS_SDK_EXPOSE_ERRORS").unwrap_or(false),
             capture_client_errors: env_bool("SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS")
                 .unwrap_or(false),
+            emf_metrics: env_bool("SERVERLESS_SDK_EMF_METRICS").unwrap_or(false),
             redact_keys,
             limits,
         }
@@ -201,6 +204,15 @@ impl Config {
         self
     }
 
+    /// Also writes one CloudWatch Embedded Metric Format line per invocation (errors, cold
+    /// start, duration, by function and endpoint), so failures answered with a handled 500
+    /// still show in a metric.
+    #[must_use]
+    pub fn with_emf_metrics(mut self, enabled: bool) -> Self {
+        self.emf_metrics = enabled;
+        self
+    }
+
     /// Adds keys whose values are masked wherever they appear (case-insensitive).
     #[must_use]
     pub fn with_redacted_keys<I, S>(mut self, keys: I) -> Self
@@ -242,6 +254,7 @@ pub(crate) struct Settings {
     pub(crate) expose_errors: bool,
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) capture_client_errors: bool,
+    pub(crate) emf_metrics: bool,
     pub(crate) redact_keys: Vec<String>,
 }
 
@@ -261,6 +274,7 @@ impl Settings {
             timeout_margin: config.timeout_margin,
             expose_errors: config.expose_errors,
             capture_client_errors: config.capture_client_errors,
+            emf_metrics: config.emf_metrics,
             redact_keys,
         }
     }

@@ -65,6 +65,7 @@ mod config;
 mod current;
 mod errors;
 mod export;
+mod failures;
 mod handler;
 #[cfg(feature = "http")]
 mod http;
@@ -85,12 +86,14 @@ pub use config::{Config, Limits};
 pub use current::WithCurrent;
 pub use errors::{ErrorType, HttpError, reason_phrase};
 pub use export::{Exporter, OtlpJsonExporter, SharedWriter, export_stats};
+pub use failures::{INIT_ERROR_TYPE, UNMARSHAL_ERROR_TYPE, initialize};
 #[cfg(feature = "http")]
 pub use http::{ProxyResponse, REQUEST_ID_HEADER};
 pub use redact::MASK;
 pub use report::short_type_name;
 pub use runtime::{
     Error, ExportFuture, ExportLayer, ExportService, detect_trigger, init, run, run_concurrent,
+    run_with_init,
 };
 pub use scope::{Outcome, TriggerKind};
 pub use span::{FutureExt, InSpan, SpanGuard, span};

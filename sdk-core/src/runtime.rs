@@ -16,7 +16,12 @@ use lambda_runtime::{
 use opentelemetry_sdk::trace::SpanData;
 use serde::{Deserialize, Serialize};
 
-use crate::{config::Config, export, scope::TriggerKind};
+use crate::{
+    config::Config,
+    export,
+    failures::{self, Decode},
+    scope::TriggerKind,
+};
 
 /// The error type of the runtime loop.
 pub type Error = lambda_runtime::Error;
@@ -73,11 +78,65 @@ where
     E: Into<Error> + Send + Debug,
 {
     ensure_init();
-    Runtime::new(handler)
+    Runtime::new(Decode::new(handler))
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(ExportLayer::new())
         .run()
         .await
+}
+
+/// [`run`], after running the function's initialisation under the SDK's reporting: an
+/// error or panic in `init` reaches Lambda's init-error endpoint (`Runtime.InitError`) and
+/// telemetry (outcome `init_error`), and the returned error makes `main` exit non-zero.
+/// `make_handler` builds the handler from what `init` produced.
+///
+/// ```no_run
+/// use lambda_runtime::{service_fn, LambdaEvent};
+/// use serde_json::Value;
+///
+/// struct Settings { table: String }
+///
+/// #[serverless_sdk::serverless_handler]
+/// async fn handler(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+///     Ok(event.payload)
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), serverless_sdk::Error> {
+///     serverless_sdk::run_with_init(
+///         || async {
+///             let table = std::env::var("TABLE_NAME")?;
+///             Ok::<_, std::env::VarError>(Settings { table })
+///         },
+///         |settings| {
+///             let _table = settings.table;
+///             service_fn(handler)
+///         },
+///     )
+///     .await
+/// }
+/// ```
+pub async fn run_with_init<I, Fut, St, IE, M, A, F, R, B, S, D, E>(
+    init: I,
+    make_handler: M,
+) -> Result<(), Error>
+where
+    I: FnOnce() -> Fut,
+    Fut: Future<Output = Result<St, IE>>,
+    IE: Into<Error>,
+    M: FnOnce(St) -> F,
+    F: Service<LambdaEvent<A>, Response = R>,
+    F::Future: Future<Output = Result<R, F::Error>>,
+    F::Error: Into<Diagnostic> + Debug,
+    A: for<'de> Deserialize<'de>,
+    R: IntoFunctionResponse<B, S>,
+    B: Serialize,
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send,
+    E: Into<Error> + Send + Debug,
+{
+    let state = crate::failures::initialize(init()).await?;
+    run(make_handler(state)).await
 }
 
 /// [`run`] for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` above 1 it runs
@@ -110,7 +169,7 @@ where
     E: Into<Error> + Send + Debug + 'static,
 {
     ensure_init();
-    Runtime::new(handler)
+    Runtime::new(Decode::new(handler))
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(ExportLayer::new())
         .run_concurrent()
@@ -291,7 +350,7 @@ impl<F: Future> Future for ExportFuture<F, F::Output> {
                     else {
                         return Poll::Pending;
                     };
-                    let spans = scope
+                    let mut spans = scope
                         .take()
                         .map(|s| {
                             std::mem::take(
@@ -303,6 +362,7 @@ impl<F: Future> Future for ExportFuture<F, F::Output> {
                         this.state.set(ExportState::Done);
                         return Poll::Ready(result);
                     }
+                    failures::after_response(&mut spans);
                     this.state.set(ExportState::Exporting {
                         export: Box::pin(export::pipeline().export(spans)),
                         result: Some(result),

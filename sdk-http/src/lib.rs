@@ -127,6 +127,46 @@ where
         .await
 }
 
+/// [`run`], after running the function's initialisation under the SDK's reporting: an
+/// error or panic in `init` reaches Lambda's init-error endpoint and telemetry (outcome
+/// `init_error`), and the returned error makes `main` exit non-zero. See
+/// [`serverless_sdk::run_with_init`].
+///
+/// ```no_run
+/// use lambda_http::{service_fn, Body, Error, Request, Response};
+///
+/// #[serverless_sdk_http::serverless_handler]
+/// async fn hello(_req: Request) -> Result<Response<Body>, Error> {
+///     Ok(Response::new(Body::from("hello")))
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     serverless_sdk_http::run_with_init(
+///         || async { std::env::var("GREETING").map_err(Error::from) },
+///         |_greeting| service_fn(hello),
+///     )
+///     .await
+/// }
+/// ```
+pub async fn run_with_init<I, Fut, St, IE, M, R, S, E>(
+    init: I,
+    make_handler: M,
+) -> Result<(), lambda_http::Error>
+where
+    I: FnOnce() -> Fut,
+    Fut: Future<Output = Result<St, IE>>,
+    IE: Into<lambda_http::Error>,
+    M: FnOnce(St) -> S,
+    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    R: IntoResponse + Send + 'static,
+    E: Debug + Send + 'static,
+{
+    let state = serverless_sdk::initialize(init()).await?;
+    run(make_handler(state)).await
+}
+
 static SERVICE_META: HandlerMeta = HandlerMeta {
     name: "handler",
     module: module_path!(),
