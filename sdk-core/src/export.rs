@@ -414,6 +414,18 @@ fn build_otlp(endpoint: Option<&str>) -> Result<opentelemetry_otlp::SpanExporter
     builder.build().map_err(|e| e.to_string())
 }
 
+/// Exports through the pipeline; a panic inside the exporter is caught and reported, never
+/// passed on to the function.
+pub(crate) async fn export_guarded(spans: Vec<SpanData>) {
+    let export = crate::current::CatchUnwindIn::new(pipeline().export(spans), None);
+    if export.await.is_err() {
+        diagnostic(
+            "panic",
+            "the exporter panicked; this invocation's telemetry is lost",
+        );
+    }
+}
+
 /// Installs the pipeline; `false` if one was installed already.
 pub(crate) fn install(config: &config::Config) -> bool {
     let mut installed = false;

@@ -87,7 +87,7 @@ async fn report_init_failure(report: &ErrorReport) {
     });
     record_exception(&inv.root(), report, false, Outcome::InitError);
     if let Some(spans) = inv.finish() {
-        export::pipeline().export(spans).await;
+        export::export_guarded(spans).await;
     }
     post_init_error(report).await;
 }
@@ -254,7 +254,7 @@ fn report_unmarshal(ctx: &lambda_runtime::Context, size: usize, message: &str) {
         if let Some(spans) = runtime::defer_export(spans) {
             // Not under the export layer: export from a task, never blocking the runtime.
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(export::pipeline().export(spans));
+                handle.spawn(export::export_guarded(spans));
             }
         }
     }

@@ -302,7 +302,7 @@ async fn report_timeout(inv: &Arc<Invocation>) {
     });
     Invocation::raise_outcome(&mut inv.state(), Outcome::Timeout);
     if let Some(spans) = inv.finish() {
-        export::pipeline().export(spans).await;
+        export::export_guarded(spans).await;
     }
 }
 
@@ -355,9 +355,17 @@ where
     if !owned {
         return output;
     }
-    if let Some(spans) = inv.finish() {
+    // A failure in the SDK's own work never reaches the handler's result.
+    let finished = catch_unwind(AssertUnwindSafe(|| inv.finish())).unwrap_or_else(|_| {
+        export::diagnostic(
+            "panic",
+            "the SDK panicked while closing an invocation; its telemetry is lost",
+        );
+        None
+    });
+    if let Some(spans) = finished {
         if let Some(spans) = runtime::defer_export(spans) {
-            export::pipeline().export(spans).await;
+            export::export_guarded(spans).await;
         }
     }
     output

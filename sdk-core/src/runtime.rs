@@ -362,9 +362,18 @@ impl<F: Future> Future for ExportFuture<F, F::Output> {
                         this.state.set(ExportState::Done);
                         return Poll::Ready(result);
                     }
-                    failures::after_response(&mut spans);
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        failures::after_response(&mut spans);
+                    }))
+                    .is_err()
+                    {
+                        export::diagnostic(
+                            "panic",
+                            "the SDK panicked reading memory after a response",
+                        );
+                    }
                     this.state.set(ExportState::Exporting {
-                        export: Box::pin(export::pipeline().export(spans)),
+                        export: Box::pin(export::export_guarded(spans)),
                         result: Some(result),
                     });
                 }

@@ -102,7 +102,13 @@ impl RuntimeApi {
         let executable = std::env::current_exe()?;
         let mut command = self.function_command(&executable, function_name);
         command
-            .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                test_name,
+                "--exact",
+                "--nocapture",
+                "--quiet",
+                "--test-threads=1",
+            ])
             .env(FUNCTION_CHILD_ENV, test_name);
         Ok(command)
     }
