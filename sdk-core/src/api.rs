@@ -117,6 +117,30 @@ pub fn capture_exception<E: Capture + ?Sized>(error: &E) {
     });
 }
 
+/// [`capture_exception`] with a fingerprint of your own: errors with the same fingerprint
+/// are grouped together by a backend, whatever their type and site.
+///
+/// ```
+/// serverless_sdk::capture_exception_with_fingerprint(
+///     &std::io::Error::other("upstream 503"),
+///     "payments-upstream-unavailable",
+/// );
+/// ```
+#[track_caller]
+pub fn capture_exception_with_fingerprint<E: Capture + ?Sized>(
+    error: &E,
+    fingerprint: impl Into<String>,
+) {
+    let site = Location::caller();
+    current::with(|c| {
+        if let Some(c) = c {
+            let mut report = error.report(Some(Site::from(site)));
+            report.fingerprint = Some(fingerprint.into());
+            record_exception(c, &report, true, Outcome::ErrorHandled);
+        }
+    });
+}
+
 /// Captures an `anyhow::Error` with its root cause's type name and chain.
 ///
 /// ```
@@ -444,11 +468,19 @@ pub(crate) fn push_event(c: &Current, event: Event) {
 /// `handled` says whether the user's code handled the error (`capture_exception`) or it
 /// escaped (an `Err`, a panic, a timeout).
 pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool, outcome: Outcome) {
-    let event = report.to_event(handled);
+    let mut event = report.to_event(handled);
     let max_events = config::limits().max_events_per_span;
     let mut state = c.inv.state();
     if state.finished {
         return;
+    }
+    if !state.breadcrumbs.is_empty() {
+        let crumbs: Vec<opentelemetry::StringValue> =
+            state.breadcrumbs.drain(..).map(Into::into).collect();
+        event.attributes.push(KeyValue::new(
+            attr::EXCEPTION_BREADCRUMBS,
+            opentelemetry::Value::Array(crumbs.into()),
+        ));
     }
     state.errors += 1;
     Invocation::raise_outcome(&mut state, outcome);

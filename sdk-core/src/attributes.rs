@@ -77,6 +77,8 @@ pub const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
 pub const EXCEPTION_HANDLED: &str = "exception.handled";
 /// The error's `source()` chain, one `Type: message` entry per cause.
 pub const EXCEPTION_CHAIN: &str = "exception.chain";
+/// INFO/DEBUG `tracing` events that came before the error (the last 32).
+pub const EXCEPTION_BREADCRUMBS: &str = "exception.breadcrumbs";
 /// A stable id for grouping the same failure across invocations.
 pub const EXCEPTION_FINGERPRINT: &str = "exception.fingerprint";
 

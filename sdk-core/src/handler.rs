@@ -100,6 +100,7 @@ impl Finish<'_> {
         record_exception(self.root, report, false, outcome);
     }
 
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn set_outcome(&self, outcome: Outcome) {
         Invocation::raise_outcome(&mut self.root.inv.state(), outcome);
     }

@@ -75,12 +75,15 @@ mod runtime;
 mod scope;
 mod span;
 mod trace_context;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
 
 #[cfg(feature = "anyhow")]
 pub use api::capture_anyhow;
 pub use api::{
-    Capture, ContextExt, Sdk, TagError, capture_exception, capture_message, in_invocation,
-    set_endpoint, set_endpoint_with_method, tag_event, try_tag_event,
+    Capture, ContextExt, Sdk, TagError, capture_exception, capture_exception_with_fingerprint,
+    capture_message, in_invocation, set_endpoint, set_endpoint_with_method, tag_event,
+    try_tag_event,
 };
 pub use config::{Config, Limits};
 pub use current::WithCurrent;
@@ -97,6 +100,8 @@ pub use runtime::{
 };
 pub use scope::{Outcome, TriggerKind};
 pub use span::{FutureExt, InSpan, SpanGuard, span};
+#[cfg(feature = "tracing")]
+pub use tracing_layer::{LambdaLogFormat, TracingLayer, init_tracing};
 
 /// Wraps a Lambda handler: one invocation scope and root span per call, panics and `Err`
 /// values caught and reported.

@@ -179,6 +179,8 @@ where
 /// Sets the SDK up from the environment unless [`init`] already did.
 pub(crate) fn ensure_init() {
     let _ = init(Config::from_env());
+    #[cfg(feature = "tracing")]
+    crate::tracing_layer::init_tracing();
 }
 
 /// What the export layer tells the handler running under it.

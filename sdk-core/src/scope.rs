@@ -154,6 +154,8 @@ pub(crate) struct State {
     pub(crate) errors: u32,
     pub(crate) dropped_spans: u32,
     pub(crate) dropped_tags: u32,
+    /// Recent INFO/DEBUG `tracing` events, attached to the next captured error.
+    pub(crate) breadcrumbs: std::collections::VecDeque<String>,
     pub(crate) finished: bool,
 }
 
@@ -265,6 +267,26 @@ impl Invocation {
         let index = u32::try_from(state.spans.len()).ok()?;
         state.spans.push(record);
         Some(index)
+    }
+
+    /// Keeps a breadcrumb, dropping the oldest past the cap.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn add_breadcrumb(&self, crumb: String) {
+        const MAX_BREADCRUMBS: usize = 32;
+        let mut state = self.state();
+        if state.finished {
+            return;
+        }
+        if state.breadcrumbs.len() >= MAX_BREADCRUMBS {
+            state.breadcrumbs.pop_front();
+        }
+        state.breadcrumbs.push_back(crumb);
+    }
+
+    /// The id of one of this invocation's spans.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn span_id(&self, index: u32) -> Option<SpanId> {
+        self.state().spans.get(index as usize).map(|s| s.span_id)
     }
 
     /// Ends a span; ending it twice keeps the first end.

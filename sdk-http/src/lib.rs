@@ -42,7 +42,7 @@
 use std::{fmt::Debug, future::Future, pin::Pin};
 
 use lambda_http::{Adapter, IntoResponse, Request, Service};
-use lambda_runtime::{Diagnostic, Runtime, layers::TracingLayer};
+use lambda_runtime::{Diagnostic, Runtime, layers::TracingLayer as RuntimeTracingLayer};
 use serverless_sdk::__private::HandlerMeta;
 
 pub use serverless_sdk::*;
@@ -90,7 +90,7 @@ where
 {
     serverless_sdk::__private::ensure_init();
     Runtime::new(Adapter::from(Instrumented::new(handler)))
-        .layer(TracingLayer::new())
+        .layer(RuntimeTracingLayer::new())
         .layer(ExportLayer::new())
         .run()
         .await
@@ -121,7 +121,7 @@ where
 {
     serverless_sdk::__private::ensure_init();
     Runtime::new(Adapter::from(Instrumented::new(handler)))
-        .layer(TracingLayer::new())
+        .layer(RuntimeTracingLayer::new())
         .layer(ExportLayer::new())
         .run_concurrent()
         .await
