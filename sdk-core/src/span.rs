@@ -291,6 +291,71 @@ pub trait FutureExt: IntoFuture + Sized {
 
 impl<F: IntoFuture> FutureExt for F {}
 
+/// A CLIENT span around an outgoing call, for the HTTP and AWS SDK integrations: a child
+/// of the current span, ended when dropped (or by [`ClientSpan::end`]).
+#[cfg_attr(not(any(feature = "reqwest", feature = "aws-sdk")), allow(dead_code))]
+pub(crate) struct ClientSpan {
+    handle: SpanHandle,
+}
+
+#[cfg_attr(not(any(feature = "reqwest", feature = "aws-sdk")), allow(dead_code))]
+impl ClientSpan {
+    /// Starts a CLIENT span named `name` under the current span; records nothing outside
+    /// an invocation.
+    pub(crate) fn start(name: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            handle: SpanHandle::start(name.into(), SpanKind::Client, None),
+        }
+    }
+
+    pub(crate) fn is_recording(&self) -> bool {
+        self.handle.is_recording()
+    }
+
+    pub(crate) fn set_attribute(&self, kv: KeyValue) {
+        self.handle.set_attribute(kv);
+    }
+
+    /// Marks the call as failed: status ERROR with `error.type`.
+    pub(crate) fn set_error(&self, error_type: impl Into<String>) {
+        let error_type = error_type.into();
+        if let Some(c) = &self.handle.cur {
+            c.inv.with_span(c.span, |span| {
+                span.attributes
+                    .push(KeyValue::new("error.type", error_type.clone()));
+                span.status = Status::error(error_type);
+            });
+        }
+    }
+
+    /// The W3C `traceparent` header naming this span as the callee's parent.
+    pub(crate) fn traceparent(&self) -> Option<String> {
+        let c = self.handle.cur.as_ref()?;
+        let span_id = c.inv.span_id(c.span)?;
+        Some(crate::trace_context::w3c_header(
+            c.inv.trace_id,
+            span_id,
+            c.inv.sampled,
+        ))
+    }
+
+    /// The X-Ray `X-Amzn-Trace-Id` header naming this span as the callee's parent.
+    pub(crate) fn xray_header(&self) -> Option<String> {
+        let c = self.handle.cur.as_ref()?;
+        let span_id = c.inv.span_id(c.span)?;
+        Some(crate::trace_context::xray_header(
+            c.inv.trace_id,
+            span_id,
+            c.inv.sampled,
+        ))
+    }
+
+    /// Ends the span now.
+    pub(crate) fn end(mut self) {
+        self.handle.end();
+    }
+}
+
 /// Support for `#[span]`: starting, entering and moving spans onto futures.
 #[doc(hidden)]
 pub(crate) mod support {

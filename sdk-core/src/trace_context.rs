@@ -70,6 +70,21 @@ impl TraceParent {
     }
 }
 
+/// Formats an X-Ray `X-Amzn-Trace-Id` header.
+#[cfg_attr(
+    not(any(test, feature = "reqwest", feature = "aws-sdk")),
+    allow(dead_code)
+)]
+pub(crate) fn xray_header(trace_id: TraceId, span_id: SpanId, sampled: bool) -> String {
+    let hex = trace_id.to_string();
+    format!(
+        "Root=1-{}-{};Parent={span_id};Sampled={}",
+        &hex[..8],
+        &hex[8..],
+        u8::from(sampled)
+    )
+}
+
 fn parse_span_id(hex: &str) -> Option<SpanId> {
     if hex.len() != 16 {
         return None;
@@ -81,8 +96,11 @@ fn parse_span_id(hex: &str) -> Option<SpanId> {
 }
 
 /// Formats a W3C `traceparent` header.
-#[cfg(test)]
-fn w3c_header(trace_id: TraceId, span_id: SpanId, sampled: bool) -> String {
+#[cfg_attr(
+    not(any(test, feature = "reqwest", feature = "aws-sdk")),
+    allow(dead_code)
+)]
+pub(crate) fn w3c_header(trace_id: TraceId, span_id: SpanId, sampled: bool) -> String {
     format!("00-{trace_id}-{span_id}-{:02x}", u8::from(sampled))
 }
 
@@ -129,6 +147,11 @@ mod tests {
         let p = TraceParent::from_w3c(header).expect("valid header");
         let span = p.span_id.expect("span id");
         assert_eq!(w3c_header(p.trace_id, span, p.sampled), header);
+        let xray = xray_header(p.trace_id, span, true);
+        assert_eq!(
+            TraceParent::from_xray(&xray).map(|x| (x.trace_id, x.span_id)),
+            Some((p.trace_id, Some(span)))
+        );
         assert_eq!(
             TraceParent::from_w3c("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
             None

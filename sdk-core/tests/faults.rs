@@ -46,7 +46,8 @@ fn written() -> Arc<Mutex<Vec<u8>>> {
     OUT.get_or_init(|| {
         let writer = FaultyWriter::default();
         serverless_sdk::init(
-            Config::from_env().with_exporter(Exporter::Writer(Arc::new(Mutex::new(writer.clone())))),
+            Config::from_env()
+                .with_exporter(Exporter::Writer(Arc::new(Mutex::new(writer.clone())))),
         );
         writer
     })
