@@ -242,3 +242,8 @@ where
 pub mod __private {
     pub use serverless_sdk::__private::*;
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
