@@ -546,16 +546,7 @@ fn add_tag(
         });
         recorded
     };
-    let sensitive = config::settings()
-        .redact_keys
-        .iter()
-        .any(|k| name.to_ascii_lowercase().contains(k.as_str()));
-    let value = if sensitive {
-        redact::MASK.to_owned()
-    } else {
-        redact::redact_text(value).into_owned()
-    };
-    let (value, value_cut) = truncate(value, limits.max_value_bytes);
+    let (value, value_cut) = redact::clean_named_value(&name, value);
     let mut custom_cut = false;
     let custom = custom.map(|mut json| {
         redact::redact_json(&mut json);

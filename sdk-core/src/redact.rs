@@ -15,6 +15,19 @@ fn is_sensitive_key(key: &str, keys: &[String]) -> bool {
     keys.iter().any(|k| key.contains(k.as_str()))
 }
 
+/// The value to record under `name`: masked whole when the name itself is sensitive,
+/// otherwise with secrets in its text masked; then cut to the size limit. Returns whether
+/// it was cut.
+pub(crate) fn clean_named_value(name: &str, value: &str) -> (String, bool) {
+    let settings = config::settings();
+    let value = if is_sensitive_key(name, &settings.redact_keys) {
+        MASK.to_owned()
+    } else {
+        redact_text_with(value, &settings.redact_keys).into_owned()
+    };
+    crate::report::truncate(value, settings.limits.max_value_bytes)
+}
+
 /// Masks the values of sensitive keys in a JSON value, recursively.
 pub(crate) fn redact_json(value: &mut Value) {
     redact_json_with(value, &config::settings().redact_keys);

@@ -97,19 +97,7 @@ impl Fields {
             self.message = Some(value);
             return;
         }
-        let sensitive = config::settings()
-            .redact_keys
-            .iter()
-            .any(|k| name.to_ascii_lowercase().contains(k.as_str()));
-        let value = if sensitive {
-            redact::MASK.to_owned()
-        } else {
-            truncate(
-                redact::redact_text(&value).into_owned(),
-                config::limits().max_value_bytes,
-            )
-            .0
-        };
+        let (value, _) = redact::clean_named_value(name, &value);
         self.attributes.push(KeyValue::new(name.to_owned(), value));
     }
 }
