@@ -8,7 +8,7 @@ pub use crate::handler::{ErrorInfo, HandlerMeta, HandlerResult, Trigger, handle,
 pub use crate::report::{ErrorReport, Site};
 pub use crate::span::{
     SpanGuard, SpanHandle,
-    support::{enter_span, instrument, instrument_boxed, start_span},
+    support::{enter_span, instrument, instrument_boxed, start_async_span, start_span},
 };
 pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 

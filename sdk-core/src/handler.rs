@@ -383,13 +383,24 @@ fn joined_invocation<T: Trigger<Ret>, Ret: HandlerResult>(
         c.filter(|c| &*c.inv.request_id == request_id)
             .map(|c| c.inv.root())
     })?;
-    if let Some(name) = meta.span_name {
-        let mut state = root.inv.state();
-        state.name_fixed = true;
-        if let Some(span) = state.spans.first_mut() {
+    // The annotated function, not the wrapper that opened the invocation, names the root.
+    let mut state = root.inv.state();
+    if let Some(span) = state.spans.first_mut() {
+        for kv in &mut span.attributes {
+            match kv.key.as_str() {
+                attr::CODE_FUNCTION => kv.value = meta.name.into(),
+                attr::CODE_NAMESPACE => kv.value = meta.module.into(),
+                _ => {}
+            }
+        }
+        if let Some(name) = meta.span_name {
             span.name = Cow::Borrowed(name);
         }
     }
+    if meta.span_name.is_some() {
+        state.name_fixed = true;
+    }
+    drop(state);
     Some(root)
 }
 

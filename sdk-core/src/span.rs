@@ -84,6 +84,12 @@ impl SpanHandle {
         }
     }
 
+    /// Ends the span after its work completed.
+    pub fn close(mut self) {
+        self.cancel_on_drop = false;
+        self.end();
+    }
+
     fn end(&mut self) {
         if let Some(c) = self.cur.take() {
             c.inv.end_span(c.span);
@@ -360,6 +366,19 @@ impl ClientSpan {
 #[doc(hidden)]
 pub(crate) mod support {
     use super::{Cow, InSpan, SpanGuard, SpanHandle, SpanKind};
+
+    /// Starts the span of an async `#[span]` function: if its future is dropped before it
+    /// completes, the span is flagged cancelled; [`SpanHandle::close`] ends it normally.
+    #[inline]
+    pub fn start_async_span(
+        label: &'static str,
+        function: &'static str,
+        namespace: &'static str,
+    ) -> SpanHandle {
+        let mut handle = start_span(label, function, namespace);
+        handle.cancel_on_drop = true;
+        handle
+    }
 
     /// Starts a span for a `#[span]` function without entering it.
     #[inline]

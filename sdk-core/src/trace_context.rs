@@ -18,8 +18,8 @@ impl TraceParent {
         let mut trace_id = None;
         let mut span_id = None;
         let mut sampled = true;
-        for part in header.split(';') {
-            let (key, value) = part.trim().split_once('=')?;
+        for part in header.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part.split_once('=')?;
             match key {
                 "Root" => {
                     let mut pieces = value.split('-');
@@ -124,6 +124,10 @@ mod tests {
             TraceParent::from_xray("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0")
                 .expect("valid header");
         assert!(!unsampled.sampled);
+        let trailing = TraceParent::from_xray(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;",
+        );
+        assert_eq!(trailing, Some(p));
         assert_eq!(unsampled.span_id, None);
     }
 

@@ -68,8 +68,9 @@ fn expand_span(func: &ItemFn, args: SpanArgs, facade: Facade) -> syn::Result<Tok
 
     let body = if sig.asyncness.is_some() {
         // The span moves onto the body's future: entered on every poll, never held by a
-        // guard across `.await`.
-        let start = start(quote!(start_span));
+        // guard across `.await`. A future dropped before it completes leaves its span
+        // flagged cancelled.
+        let start = start(quote!(start_async_span));
         let typed_body = match (ret_ty, has_impl) {
             (_, true) => quote!(async move #block),
             (Some(ty), false) => quote!(#private::typed_future::<#ty, _>(async move #block)),
@@ -84,6 +85,7 @@ fn expand_span(func: &ItemFn, args: SpanArgs, facade: Facade) -> syn::Result<Tok
             let #span_var = #start;
             let #ret_var = #span_var.scope(#typed_body).await;
             #record
+            #span_var.close();
             #ret_var
         }
     } else if ret_ty.is_some_and(|t| util::is_impl_future(t) || util::is_boxed_future(t)) {

@@ -8,7 +8,7 @@
 // }
 
 async fn price(q: u64) -> Result<u64, E> {
-    let __sls_span = ::serverless_sdk::__private::start_span(
+    let __sls_span = ::serverless_sdk::__private::start_async_span(
         "pricing",
         "price",
         ::core::module_path!(),
@@ -32,5 +32,6 @@ async fn price(q: u64) -> Result<u64, E> {
         };
         (&&&&::serverless_sdk::__private::Probe(&__sls_ret)).__sls_record(&__sls_span);
     }
+    __sls_span.close();
     __sls_ret
 }

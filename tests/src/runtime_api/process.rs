@@ -24,8 +24,6 @@ pub const INHERITED_ENV_VARS: &[&str] = &[
     "HOME",
     "TMPDIR",
     "LANG",
-    "RUST_BACKTRACE",
-    "RUST_LIB_BACKTRACE",
     "RUST_LOG",
     "NO_COLOR",
     "LD_LIBRARY_PATH",
