@@ -428,6 +428,11 @@ struct RecordProbe {
 /// ```
 #[must_use]
 pub fn detect_trigger(payload: &[u8]) -> TriggerKind {
+    // Only objects are events of a known source (serde would also read a struct from an
+    // array).
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return TriggerKind::Other;
+    }
     let Ok(probe) = serde_json::from_slice::<TriggerProbe>(payload) else {
         return TriggerKind::Other;
     };
@@ -450,5 +455,39 @@ pub fn detect_trigger(payload: &[u8]) -> TriggerKind {
         (Some("aws.events" | "aws.scheduler"), Some("Scheduled Event")) => TriggerKind::Timer,
         (Some(_), Some(_)) => TriggerKind::PubSub,
         _ => TriggerKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_of_the_sample_events() {
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/../tests/fixtures/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .expect("fixture")
+        };
+        for (name, kind) in [
+            ("apigw-v1.json", TriggerKind::Http),
+            ("apigw-v2.json", TriggerKind::Http),
+            ("alb.json", TriggerKind::Http),
+            ("function-url.json", TriggerKind::Http),
+            ("sqs.json", TriggerKind::PubSub),
+            ("eventbridge-schedule.json", TriggerKind::Timer),
+        ] {
+            assert_eq!(detect_trigger(&fixture(name)), kind, "{name}");
+        }
+    }
+
+    /// Found by the `detect_trigger` fuzz target: serde reads a struct from an array too.
+    #[test]
+    fn arrays_are_not_http_events() {
+        assert_eq!(detect_trigger(b"[[],2]"), TriggerKind::Other);
+        assert_eq!(detect_trigger(b" [null, {}]"), TriggerKind::Other);
+        assert_eq!(detect_trigger(b"{}"), TriggerKind::Other);
     }
 }
