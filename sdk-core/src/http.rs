@@ -113,8 +113,11 @@ fn record_status(root: &Current, status: u16) {
     state.status_code = Some(status);
     if status >= 500 {
         Invocation::raise_outcome(&mut state, Outcome::ErrorHandled);
+        // A captured error already named the failure; keep its name.
         if let Some(span) = state.spans.first_mut() {
-            span.status = opentelemetry::trace::Status::error(format!("HTTP {status}"));
+            if matches!(span.status, opentelemetry::trace::Status::Unset) {
+                span.status = opentelemetry::trace::Status::error(format!("HTTP {status}"));
+            }
         }
     }
 }

@@ -156,7 +156,7 @@ pub(crate) fn truncate(mut s: String, max: usize) -> (String, bool) {
 fn clean_message(message: &str) -> String {
     let limits = config::limits();
     truncate(
-        redact::redact_text(message).into_owned(),
+        redact::redact_text(message.trim_end()).into_owned(),
         limits.max_value_bytes,
     )
     .0

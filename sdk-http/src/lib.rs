@@ -11,7 +11,9 @@
 //!   `SERVERLESS_SDK_EXPOSE_ERRORS=true`) and goes to telemetry, where the invocation still
 //!   shows as failed;
 //! * an error implementing [`HttpError`] picks its own status and public message (a `4xx`),
-//!   and a body that fails to parse with `req.payload()` gives `400`;
+//!   and a body that fails to parse with `req.payload()` gives `400` (also inside a boxed
+//!   `lambda_http::Error`; other errors keep their status only when returned as their own
+//!   type, since a box hides it);
 //! * the endpoint comes from the API Gateway `resource` / `routeKey` when it is a real route
 //!   template, unless `set_endpoint` or `#[route]` says otherwise; the root span is named
 //!   `"{method} {route}"`.
@@ -27,7 +29,8 @@
 //!
 //! #[serverless_handler]
 //! async fn create_order(req: Request) -> Result<Response<Body>, Error> {
-//!     // A body that is not valid JSON answers 400 {"message": "Invalid JSON body: …"}.
+//!     // A body that is not valid JSON answers 400 {"message": "Invalid JSON body: …"};
+//!     // a missing body is an error of ours (500): map it to a 4xx with `HttpError`.
 //!     let order: Order = req.payload()?.ok_or("missing body")?;
 //!     tag_event("customer-id", &order.customer_id, None);
 //!     Ok(Response::new(Body::from(format!("{} items", order.items))))

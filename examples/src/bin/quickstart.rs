@@ -205,8 +205,14 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let outcome = queue_server.invoke(sqs.to_string()).await;
     print_outcome("SQS batch with a bad record", &outcome.result);
 
-    // Telemetry leaves each function after its response; give the last export a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Telemetry leaves each function after its response: wait for the last export lines
+    // (one per invocation) before reading stdout.
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    } else {
+        wait_for_exports(&api_fn, 6).await;
+        wait_for_exports(&queue_fn, 1).await;
+    }
     let mut text = api_fn.stdout_text();
     text.push('\n');
     text.push_str(&queue_fn.stdout_text());
@@ -235,6 +241,21 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     api_fn.kill().await?;
     queue_fn.kill().await?;
     Ok(())
+}
+
+/// Waits (at most five seconds) until `function` has printed `count` OTLP/JSON lines.
+async fn wait_for_exports(function: &FunctionProcess, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while function
+        .stdout_lines()
+        .iter()
+        .filter(|line| !parse_json_lines(line).is_empty())
+        .count()
+        < count
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn print_outcome(label: &str, result: &InvokeResult) {
