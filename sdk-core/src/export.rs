@@ -249,6 +249,7 @@ enum Backend {
 pub(crate) struct Pipeline {
     backend: Backend,
     resource: Resource,
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     timeout: Duration,
     exported_spans: AtomicU64,
     failed_exports: AtomicU64,

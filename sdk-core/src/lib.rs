@@ -61,6 +61,7 @@
 
 mod api;
 pub mod attributes;
+pub mod client;
 mod config;
 mod current;
 mod errors;

@@ -432,7 +432,7 @@ fn level_from_env() -> tracing::level_filters::LevelFilter {
 
 /// Installs a `tracing` subscriber with [`TracingLayer`] and logs in [`LambdaLogFormat`]
 /// (per `AWS_LAMBDA_LOG_FORMAT`, filtered by `AWS_LAMBDA_LOG_LEVEL`) on stderr, unless the
-/// program has installed a subscriber already. Returns whether it installed one. [`run`]
+/// program has installed a subscriber already. Returns whether it installed one. [`run`](crate::run)
 /// calls it.
 ///
 /// ```

@@ -1,0 +1,1062 @@
+//! Automatic CLIENT spans, through the real `lambda_runtime` loop: outgoing HTTP with
+//! `reqwest` (through `reqwest-middleware`) and with a tower-wrapped `hyper_util` client
+//! against a local HTTP server, and the AWS SDK for Rust (S3, DynamoDB) against a real
+//! local AWS emulator, moto in server mode.
+//!
+//! Each test re-executes this binary as the function process (`function_child`), with the
+//! handler chosen by `E2E_FUNCTION`, and reads the telemetry it prints on stdout.
+//!
+//! moto must be installed (`python3 -m pip install 'moto[server]==5.2.5'`, as `.ci/run`
+//! does); without it the AWS test fails and says so.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    convert::Infallible,
+    net::{Ipv4Addr, SocketAddr},
+    process::Stdio,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::{TokioExecutor, TokioIo},
+};
+use lambda_runtime::{
+    LambdaEvent, service_fn,
+    tower::{Layer, ServiceExt},
+};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use serde_json::{Value, json};
+use serverless_sdk::{
+    client::{AwsSdkInterceptor, ClientOptions, HttpClientLayer, HttpClientService},
+    serverless_handler, span,
+};
+use serverless_sdk_tests::{
+    otlp::{FlatSpan, parse_json_lines},
+    runtime_api::{FunctionProcess, InvokeOutcome, RuntimeApi, is_function_child},
+};
+use tokio::{io::AsyncBufReadExt, net::TcpListener};
+
+const CHILD: &str = "function_child";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Secrets the functions send; none may reach telemetry.
+const AUTHORIZATION: &str = "Bearer sk-live-AUTHZ-5f2c9e";
+const SIGNATURE: &str = "9a8b7c6d5e4fSIGNATURE";
+const USERINFO_USER: &str = "alice-USERINFO";
+const USERINFO_PASSWORD: &str = "pw-USERINFO-77";
+const ACCESS_KEY_ID: &str = "AKIDMOTOE2ETEST";
+const SECRET_ACCESS_KEY: &str = "moto-SECRET-ACCESS-KEY-e2e";
+
+const BUCKET: &str = "invoices";
+const KEY: &str = "2024/07 final.pdf";
+const TABLE: &str = "orders";
+
+// ---------------------------------------------------------------------------------------
+// The function process.
+// ---------------------------------------------------------------------------------------
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
+}
+
+/// What an HTTP call ended with, for the function's response.
+fn outcome(result: Result<u16, String>) -> Value {
+    match result {
+        Ok(status) => json!({ "status": status }),
+        Err(error) => json!({ "error": error }),
+    }
+}
+
+static REQWEST: OnceLock<ClientWithMiddleware> = OnceLock::new();
+
+fn reqwest_client() -> &'static ClientWithMiddleware {
+    REQWEST.get_or_init(|| {
+        ClientBuilder::new(reqwest::Client::new())
+            .with(serverless_sdk::client::TracingMiddleware::new())
+            .build()
+    })
+}
+
+async fn reqwest_get(url: &str, authorization: Option<&str>) -> Result<u16, String> {
+    let mut request = reqwest_client().get(url);
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
+}
+
+#[span("fetch-echo")]
+async fn reqwest_echo(base: &str) -> Value {
+    let response = reqwest_client()
+        .get(format!("{base}/echo"))
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+/// The seed scenario with reqwest: plain, failing, nested, secret-bearing, excluded and
+/// refused requests.
+#[serverless_handler]
+async fn reqwest_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+    let port = env("E2E_SERVER_PORT");
+    let closed = env("E2E_CLOSED_PORT");
+    let base = format!("http://127.0.0.1:{port}");
+    let ok = reqwest_get(&format!("{base}/ok"), None).await;
+    let missing = reqwest_get(&format!("{base}/missing"), None).await;
+    let echo = reqwest_echo(&base).await;
+    let secret = reqwest_get(
+        &format!(
+            "http://{USERINFO_USER}:{USERINFO_PASSWORD}@127.0.0.1:{port}/ok/presigned\
+             ?X-Amz-Signature={SIGNATURE}&X-Amz-Credential=AKIDQUERY"
+        ),
+        Some(AUTHORIZATION),
+    )
+    .await;
+    let excluded = reqwest_get(&format!("http://localhost:{port}/ok/excluded"), None).await;
+    let refused = reqwest_get(&format!("http://127.0.0.1:{closed}/refused"), None).await;
+    Ok(json!({
+        "ok": outcome(ok),
+        "missing": outcome(missing),
+        "echo": echo,
+        "secret": outcome(secret),
+        "excluded": outcome(excluded),
+        "refused": outcome(refused),
+    }))
+}
+
+type Hyper = HttpClientService<Client<HttpConnector, Empty<Bytes>>>;
+
+static TOWER: OnceLock<Hyper> = OnceLock::new();
+
+fn tower_client() -> Hyper {
+    TOWER
+        .get_or_init(|| {
+            let client = Client::builder(TokioExecutor::new()).build_http();
+            // Options from code, not the environment.
+            HttpClientLayer::with_options(ClientOptions::default().ignore_hosts(["localhost"]))
+                .layer(client)
+        })
+        .clone()
+}
+
+async fn tower_get(url: &str, authorization: Option<&str>) -> Result<Response<Incoming>, String> {
+    let mut request = Request::get(url);
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
+    tower_client()
+        .oneshot(request)
+        .await
+        .map_err(|e| format!("{e:?}"))
+}
+
+async fn tower_status(url: &str, authorization: Option<&str>) -> Result<u16, String> {
+    tower_get(url, authorization)
+        .await
+        .map(|r| r.status().as_u16())
+}
+
+#[span("fetch-echo")]
+async fn tower_echo(base: &str) -> Value {
+    let response = tower_get(&format!("{base}/echo"), None).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The same scenario with a plain `hyper_util` client under `HttpClientLayer`.
+#[serverless_handler]
+async fn tower_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+    let port = env("E2E_SERVER_PORT");
+    let closed = env("E2E_CLOSED_PORT");
+    let base = format!("http://127.0.0.1:{port}");
+    let ok = tower_status(&format!("{base}/ok"), None).await;
+    let missing = tower_status(&format!("{base}/missing"), None).await;
+    let echo = tower_echo(&base).await;
+    let secret = tower_status(
+        &format!(
+            "http://{USERINFO_USER}:{USERINFO_PASSWORD}@127.0.0.1:{port}/ok/presigned\
+             ?X-Amz-Signature={SIGNATURE}&X-Amz-Credential=AKIDQUERY"
+        ),
+        Some(AUTHORIZATION),
+    )
+    .await;
+    let excluded = tower_status(&format!("http://localhost:{port}/ok/excluded"), None).await;
+    let refused = tower_status(&format!("http://127.0.0.1:{closed}/refused"), None).await;
+    Ok(json!({
+        "ok": outcome(ok),
+        "missing": outcome(missing),
+        "echo": echo,
+        "secret": outcome(secret),
+        "excluded": outcome(excluded),
+        "refused": outcome(refused),
+    }))
+}
+
+/// The AWS SDK's HTTP client in these tests: plain HTTP through `hyper_util`, under
+/// `HttpClientLayer`, so a request reported twice would show as an extra HTTP span.
+mod aws_http {
+    use aws_smithy_runtime_api::client::{
+        http::{
+            HttpConnector as SmithyConnector, HttpConnectorFuture, SharedHttpClient,
+            SharedHttpConnector, http_client_fn,
+        },
+        orchestrator::{HttpRequest, HttpResponse},
+        result::ConnectorError,
+    };
+    use aws_smithy_types::body::SdkBody;
+    use hyper_util::{
+        client::legacy::{Client, connect::HttpConnector},
+        rt::TokioExecutor,
+    };
+    use lambda_runtime::tower::{Layer, ServiceExt};
+    use serverless_sdk::client::{HttpClientLayer, HttpClientService};
+
+    #[derive(Clone, Debug)]
+    struct Connector(HttpClientService<Client<HttpConnector, SdkBody>>);
+
+    impl SmithyConnector for Connector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let client = self.0.clone();
+            HttpConnectorFuture::new(async move {
+                let request = request
+                    .try_into_http1x()
+                    .map_err(|e| ConnectorError::user(e.into()))?;
+                let response = client
+                    .oneshot(request)
+                    .await
+                    .map_err(|e| ConnectorError::io(e.into()))?;
+                HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
+                    .map_err(|e| ConnectorError::other(e.into(), None))
+            })
+        }
+    }
+
+    pub(crate) fn client() -> SharedHttpClient {
+        let hyper = Client::builder(TokioExecutor::new()).build_http();
+        let connector = SharedHttpConnector::new(Connector(HttpClientLayer::new().layer(hyper)));
+        http_client_fn(move |_settings, _components| connector.clone())
+    }
+}
+
+struct Aws {
+    s3: aws_sdk_s3::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    /// A DynamoDB client pointed at a closed port, without retries.
+    unreachable: aws_sdk_dynamodb::Client,
+}
+
+static AWS: OnceLock<Aws> = OnceLock::new();
+
+/// The clients, configured once as a function does at cold start: one line adds the
+/// interceptor.
+fn aws() -> &'static Aws {
+    AWS.get_or_init(|| {
+        let endpoint = env("E2E_MOTO_ENDPOINT");
+        let closed = format!("http://127.0.0.1:{}", env("E2E_CLOSED_PORT"));
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "e2e",
+        );
+        let http = aws_http::client();
+        let region = aws_sdk_s3::config::Region::new("us-east-1");
+        let s3 = aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .http_client(http.clone())
+            .region(region.clone())
+            .credentials_provider(credentials.clone())
+            .endpoint_url(&endpoint)
+            .force_path_style(true)
+            .interceptor(AwsSdkInterceptor::new())
+            .build();
+        let dynamodb = |url: &str| {
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version_latest()
+                .http_client(http.clone())
+                .region(region.clone())
+                .credentials_provider(credentials.clone())
+                .endpoint_url(url)
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .interceptor(AwsSdkInterceptor::new())
+                .build()
+        };
+        Aws {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb(&endpoint)),
+            unreachable: aws_sdk_dynamodb::Client::from_conf(dynamodb(&closed)),
+        }
+    })
+}
+
+fn failed(context: &str, error: impl std::fmt::Debug) -> std::io::Error {
+    std::io::Error::other(format!("{context}: {error:?}"))
+}
+
+/// S3 and DynamoDB calls, successful and failing, plus a presigned URL fetched with reqwest.
+#[serverless_handler]
+async fn aws_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    use aws_sdk_s3::{error::ProvideErrorMetadata, presigning::PresigningConfig};
+
+    let Aws {
+        s3,
+        dynamodb,
+        unreachable,
+    } = aws();
+
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .map_err(|e| failed("CreateBucket", e))?;
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .body(Bytes::from_static(b"%PDF-1.7 invoice").into())
+        .send()
+        .await
+        .map_err(|e| failed("PutObject", e))?;
+    let object = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .send()
+        .await
+        .map_err(|e| failed("GetObject", e))?;
+    let body = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| failed("GetObject body", e))?
+        .into_bytes();
+    let missing_key = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key("nope.pdf")
+        .send()
+        .await
+        .expect_err("a missing key fails");
+
+    // A presigned URL is made locally (no span), then fetched with reqwest (an HTTP span
+    // whose url.full has no signature).
+    let presigned = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .map_err(|e| failed("presign", e))?;
+    let presigned_url = presigned.uri().to_owned();
+    let signature = presigned_url
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("X-Amz-Signature="))
+        .unwrap_or_default()
+        .to_owned();
+    let presigned_status = reqwest_get(&presigned_url, None).await;
+
+    dynamodb
+        .create_table()
+        .table_name(TABLE)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(|e| failed("CreateTable", e))?;
+    dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .item("id", AttributeValue::S("42".into()))
+        .item("total", AttributeValue::N("99.5".into()))
+        .send()
+        .await
+        .map_err(|e| failed("PutItem", e))?;
+    let item = dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("id", AttributeValue::S("42".into()))
+        .send()
+        .await
+        .map_err(|e| failed("GetItem", e))?;
+    let missing_table = dynamodb
+        .get_item()
+        .table_name("no-such-table")
+        .key("id", AttributeValue::S("42".into()))
+        .send()
+        .await
+        .expect_err("a missing table fails");
+    let refused = unreachable.list_tables().send().await.expect_err("refused");
+
+    Ok(json!({
+        "object": String::from_utf8_lossy(&body),
+        "missing_key_code": missing_key.code(),
+        "presigned_status": outcome(presigned_status),
+        "signature": signature,
+        "item_total": item.item().and_then(|i| i.get("total")).and_then(|v| v.as_n().ok()),
+        "missing_table_code": missing_table.code(),
+        "refused": format!("{refused:?}"),
+    }))
+}
+
+/// Not a test: the function process.
+#[test]
+fn function_child() {
+    if !is_function_child(CHILD) {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let which = env("E2E_FUNCTION");
+    let result = runtime.block_on(async {
+        match which.as_str() {
+            "reqwest" => serverless_sdk::run(service_fn(reqwest_calls)).await,
+            "tower" => serverless_sdk::run(service_fn(tower_calls)).await,
+            "aws" => serverless_sdk::run(service_fn(aws_calls)).await,
+            other => panic!("unknown function {other}"),
+        }
+    });
+    std::process::exit(i32::from(result.is_err()));
+}
+
+// ---------------------------------------------------------------------------------------
+// The test side: a local HTTP server, moto, the function process, and the assertions.
+// ---------------------------------------------------------------------------------------
+
+/// A request the local server received.
+#[derive(Clone, Debug)]
+struct Seen {
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+}
+
+/// A local HTTP server: `/ok…` answers 200, `/echo` returns the trace headers it received
+/// as JSON, anything else 404. It remembers every request.
+struct LocalServer {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl LocalServer {
+    async fn start() -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let response = respond(&req, &log);
+                        async move { Ok::<_, Infallible>(response) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, seen, task }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn seen_path(&self, path: &str) -> Seen {
+        let seen = self.seen();
+        seen.iter()
+            .find(|s| s.path == path)
+            .cloned()
+            .unwrap_or_else(|| panic!("the server never received {path}: {seen:?}"))
+    }
+}
+
+fn respond(req: &Request<Incoming>, log: &Mutex<Vec<Seen>>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    log.lock().unwrap().push(Seen {
+        path: path.clone(),
+        query: req.uri().query().map(str::to_owned),
+        headers: req.headers().clone(),
+    });
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (status, body) = if path.starts_with("/ok") {
+        (StatusCode::OK, "ok".to_owned())
+    } else if path == "/echo" {
+        let echoed = json!({
+            "traceparent": header("traceparent"),
+            "xray": header("x-amzn-trace-id"),
+        });
+        (StatusCode::OK, echoed.to_string())
+    } else {
+        (StatusCode::NOT_FOUND, "not found".to_owned())
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+}
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn start_function(function: &str, env: &[(&str, String)]) -> (RuntimeApi, FunctionProcess) {
+    let api = RuntimeApi::start().await.unwrap();
+    let mut command = api.function_test_command(CHILD, function).unwrap();
+    command.env("E2E_FUNCTION", function);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let process = FunctionProcess::spawn(command).unwrap();
+    (api, process)
+}
+
+fn response_json(outcome: &InvokeOutcome, process: &FunctionProcess) -> Value {
+    outcome.json().unwrap_or_else(|| {
+        panic!(
+            "the invocation failed: {:?}\nstderr:\n{}",
+            outcome.result,
+            process.stderr_text()
+        )
+    })
+}
+
+/// One invocation's trace: its root span and every span sharing its trace id.
+struct Trace {
+    root: FlatSpan,
+    spans: Vec<FlatSpan>,
+}
+
+impl Trace {
+    /// Waits until the function has exported the trace of `request_id`.
+    async fn of(process: &FunctionProcess, request_id: &str) -> Self {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let spans = parse_json_lines(&process.stdout_text());
+            let root = spans
+                .iter()
+                .find(|s| s.attr_str("faas.invocation_id") == Some(request_id))
+                .cloned();
+            if let Some(root) = root {
+                let spans = spans
+                    .into_iter()
+                    .filter(|s| s.trace_id == root.trace_id)
+                    .collect();
+                return Self { root, spans };
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no trace for {request_id}\nstdout:\n{}\nstderr:\n{}",
+                process.stdout_text(),
+                process.stderr_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn render(&self) -> String {
+        serverless_sdk_tests::trace_view::render_tree(&self.spans, false)
+    }
+
+    fn named(&self, name: &str) -> Vec<&FlatSpan> {
+        self.spans.iter().filter(|s| s.name == name).collect()
+    }
+
+    fn one(&self, name: &str) -> &FlatSpan {
+        let found = self.named(name);
+        assert_eq!(found.len(), 1, "one span {name:?}:\n{}", self.render());
+        found[0]
+    }
+
+    /// The HTTP CLIENT span whose `url.full` is `url`.
+    fn http(&self, url: &str) -> &FlatSpan {
+        let found: Vec<&FlatSpan> = self
+            .spans
+            .iter()
+            .filter(|s| s.attr_str("url.full") == Some(url))
+            .collect();
+        assert_eq!(found.len(), 1, "one span for {url}:\n{}", self.render());
+        found[0]
+    }
+
+    fn clients(&self) -> Vec<&FlatSpan> {
+        self.spans
+            .iter()
+            .filter(|s| s.kind_name() == "client")
+            .collect()
+    }
+
+    fn assert_child_of(&self, child: &FlatSpan, parent: &FlatSpan) {
+        assert_eq!(
+            child.parent_span_id,
+            parent.span_id,
+            "{:?} should be a child of {:?}:\n{}",
+            child.name,
+            parent.name,
+            self.render()
+        );
+        assert_eq!(child.trace_id, parent.trace_id);
+        assert!(
+            child.start_unix_nano >= parent.start_unix_nano
+                && child.end_unix_nano <= parent.end_unix_nano,
+            "{:?} is not within {:?}:\n{}",
+            child.name,
+            parent.name,
+            self.render()
+        );
+    }
+}
+
+/// Fails if any of `secrets` appears anywhere in what the function printed.
+fn assert_no_secrets(process: &FunctionProcess, secrets: &[&str]) {
+    let printed = format!("{}\n{}", process.stdout_text(), process.stderr_text());
+    for secret in secrets {
+        assert!(
+            !printed.contains(secret),
+            "{secret:?} reached the function's output:\n{printed}"
+        );
+    }
+}
+
+/// What both HTTP scenarios must show. `xray`: whether `X-Amzn-Trace-Id` is propagated.
+fn assert_http_trace(
+    process: &FunctionProcess,
+    trace: &Trace,
+    response: &Value,
+    server: &LocalServer,
+    closed: u16,
+    xray: bool,
+) {
+    let port = server.addr.port();
+    let base = format!("http://127.0.0.1:{port}");
+
+    assert_eq!(response["ok"]["status"], 200, "{response}");
+    let ok = trace.http(&format!("{base}/ok"));
+    assert_eq!(ok.name, "GET 127.0.0.1");
+    assert_eq!(ok.kind_name(), "client");
+    trace.assert_child_of(ok, &trace.root);
+    assert_eq!(ok.attr_str("http.request.method"), Some("GET"));
+    assert_eq!(ok.attr_str("server.address"), Some("127.0.0.1"));
+    assert_eq!(ok.attr_i64("server.port"), Some(i64::from(port)));
+    assert_eq!(ok.attr_i64("http.response.status_code"), Some(200));
+    assert_eq!(ok.attr("error.type"), None);
+    assert_ne!(ok.status_name(), "error");
+    // The server got a traceparent naming this span.
+    let seen = server.seen_path("/ok");
+    assert_eq!(
+        seen.headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("00-{}-{}-01", ok.trace_id, ok.span_id).as_str())
+    );
+
+    assert_eq!(response["missing"]["status"], 404, "{response}");
+    let missing = trace.http(&format!("{base}/missing"));
+    trace.assert_child_of(missing, &trace.root);
+    assert_eq!(missing.attr_i64("http.response.status_code"), Some(404));
+    assert_eq!(missing.attr_str("error.type"), Some("404"));
+    assert_eq!(missing.status_name(), "error");
+
+    // Under a #[span]: the echo names the CLIENT span and the invocation's trace.
+    let fetch = trace.one("fetch-echo");
+    trace.assert_child_of(fetch, &trace.root);
+    let echo = trace.http(&format!("{base}/echo"));
+    trace.assert_child_of(echo, fetch);
+    assert_eq!(echo.trace_id, trace.root.trace_id);
+    assert_eq!(
+        response["echo"]["traceparent"].as_str(),
+        Some(format!("00-{}-{}-01", trace.root.trace_id, echo.span_id).as_str()),
+        "{response}"
+    );
+    if xray {
+        let header = response["echo"]["xray"].as_str().expect("an X-Ray header");
+        let expected = format!(
+            "Root=1-{}-{};Parent={};Sampled=1",
+            &echo.trace_id[..8],
+            &echo.trace_id[8..],
+            echo.span_id
+        );
+        assert_eq!(header, expected);
+    } else {
+        assert_eq!(response["echo"]["xray"], Value::Null, "{response}");
+    }
+
+    // Secrets: sent to the server, never recorded.
+    assert_eq!(response["secret"]["status"], 200, "{response}");
+    let secret = trace.http(&format!("{base}/ok/presigned"));
+    trace.assert_child_of(secret, &trace.root);
+    let seen = server.seen_path("/ok/presigned");
+    assert!(
+        seen.query.as_deref().is_some_and(|q| q.contains(SIGNATURE)),
+        "{seen:?}"
+    );
+    assert!(seen.headers.contains_key("authorization"), "{seen:?}");
+    assert_no_secrets(
+        process,
+        &[
+            SIGNATURE,
+            "X-Amz-Signature",
+            "AKIDQUERY",
+            "sk-live-AUTHZ",
+            USERINFO_USER,
+            USERINFO_PASSWORD,
+        ],
+    );
+
+    // An excluded host: no span, no trace headers.
+    assert_eq!(response["excluded"]["status"], 200, "{response}");
+    assert!(
+        trace
+            .spans
+            .iter()
+            .all(|s| s.attr_str("server.address") != Some("localhost")
+                && !s.name.contains("localhost")),
+        "{}",
+        trace.render()
+    );
+    let seen = server.seen_path("/ok/excluded");
+    assert!(!seen.headers.contains_key("traceparent"), "{seen:?}");
+    assert!(!seen.headers.contains_key("x-amzn-trace-id"), "{seen:?}");
+
+    // Connection refused: an error span without a status code.
+    assert!(response["refused"]["error"].is_string(), "{response}");
+    let refused = trace.http(&format!("http://127.0.0.1:{closed}/refused"));
+    trace.assert_child_of(refused, &trace.root);
+    assert_eq!(refused.attr_str("error.type"), Some("ConnectionRefused"));
+    assert_eq!(refused.status_name(), "error");
+    assert_eq!(refused.attr("http.response.status_code"), None);
+
+    // Nothing else: five requests, five CLIENT spans.
+    assert_eq!(trace.clients().len(), 5, "{}", trace.render());
+}
+
+async fn run_http_scenario(function: &str, env: &[(&str, &str)], xray: bool) {
+    let server = LocalServer::start().await;
+    let closed = closed_port().await;
+    let mut vars: Vec<(&str, String)> = vec![
+        ("E2E_SERVER_PORT", server.addr.port().to_string()),
+        ("E2E_CLOSED_PORT", closed.to_string()),
+    ];
+    vars.extend(env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let (api, process) = start_function(function, &vars).await;
+    let outcome = api.invoke("{}").await;
+    let response = response_json(&outcome, &process);
+    let trace = Trace::of(&process, &outcome.request_id).await;
+    assert_http_trace(&process, &trace, &response, &server, closed, xray);
+    process.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reqwest_requests_become_client_spans_with_propagation_and_no_secrets() {
+    run_http_scenario(
+        "reqwest",
+        &[
+            ("SERVERLESS_SDK_IGNORE_HOSTS", "localhost"),
+            ("SERVERLESS_SDK_PROPAGATE_XRAY", "true"),
+        ],
+        true,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tower_layer_gives_a_hyper_client_the_same_spans() {
+    // The layer's options come from code (ignore `localhost`, no X-Ray).
+    run_http_scenario("tower", &[], false).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// moto
+// ---------------------------------------------------------------------------------------
+
+const MOTO_INSTALL: &str = "python3 -m pip install 'moto[server]==5.2.5'";
+
+/// moto in server mode on a free port of 127.0.0.1, stopped when dropped.
+struct Moto {
+    endpoint: String,
+    _child: tokio::process::Child,
+}
+
+async fn start_moto() -> Moto {
+    let port = closed_port().await;
+    let spawned = tokio::process::Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = spawned.unwrap_or_else(|e| {
+        panic!(
+            "the AWS emulator cannot start: `python3` is not runnable ({e}).\n\
+             Install Python 3 and moto: {MOTO_INSTALL}"
+        )
+    });
+    // moto logs every request on stderr: keep reading it so it never blocks.
+    let log = Arc::new(Mutex::new(String::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let log = Arc::clone(&log);
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut log = log.lock().unwrap();
+                if log.len() < 64 * 1024 {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+    }
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            panic!(
+                "the AWS emulator (moto) exited with {status} before serving.\n\
+                 Install it with: {MOTO_INSTALL}\nIts output:\n{}",
+                log.lock().unwrap()
+            );
+        }
+        let ready = serverless_sdk_tests::client::get(&format!("{endpoint}/moto-api/"))
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return Moto {
+                endpoint,
+                _child: child,
+            };
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the AWS emulator (moto) did not answer on {endpoint} within 60 s.\nIts output:\n{}",
+            log.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn assert_aws_span(trace: &Trace, span: &FlatSpan, service: &str, method: &str) {
+    assert_eq!(span.kind_name(), "client", "{}", trace.render());
+    trace.assert_child_of(span, &trace.root);
+    assert_eq!(span.attr_str("rpc.system"), Some("aws-api"));
+    assert_eq!(span.attr_str("rpc.service"), Some(service));
+    assert_eq!(span.attr_str("rpc.method"), Some(method));
+    assert_eq!(span.attr_str("cloud.region"), Some("us-east-1"));
+    assert_eq!(span.attr_str("server.address"), Some("127.0.0.1"));
+    // The SDK's own HTTP request is not a second span.
+    assert_eq!(span.attr("http.request.method"), None);
+    assert_eq!(span.attr("url.full"), None);
+}
+
+fn assert_request_id(span: &FlatSpan) {
+    let id = span.attr_str("aws.request_id").unwrap_or_default();
+    assert!(
+        !id.is_empty(),
+        "{} has no aws.request_id: {span:?}",
+        span.name
+    );
+}
+
+fn assert_succeeded(span: &FlatSpan) {
+    assert_eq!(span.attr("error.type"), None, "{span:?}");
+    assert_ne!(span.status_name(), "error", "{span:?}");
+    assert_eq!(span.attr_i64("http.response.status_code"), Some(200));
+    assert_request_id(span);
+}
+
+fn string_array(span: &FlatSpan, key: &str) -> Vec<String> {
+    span.attr(key)
+        .and_then(|v| v.as_array())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_sdk_operations_against_moto_become_client_spans() {
+    let moto = start_moto().await;
+    let closed = closed_port().await;
+    let (api, process) = start_function(
+        "aws",
+        &[
+            ("E2E_MOTO_ENDPOINT", moto.endpoint.clone()),
+            ("E2E_CLOSED_PORT", closed.to_string()),
+        ],
+    )
+    .await;
+    let outcome = api.invoke("{}").await;
+    let response = response_json(&outcome, &process);
+    let trace = Trace::of(&process, &outcome.request_id).await;
+    assert_eq!(response["object"], "%PDF-1.7 invoice", "{response}");
+    assert_eq!(response["item_total"], "99.5", "{response}");
+
+    // S3
+    let create_bucket = trace.one("S3.CreateBucket");
+    assert_aws_span(&trace, create_bucket, "S3", "CreateBucket");
+    assert_succeeded(create_bucket);
+    assert_eq!(create_bucket.attr_str("aws.s3.bucket"), Some(BUCKET));
+    assert_eq!(create_bucket.attr("aws.s3.key"), None);
+
+    let put = trace.one("S3.PutObject");
+    assert_aws_span(&trace, put, "S3", "PutObject");
+    assert_succeeded(put);
+    assert_eq!(put.attr_str("aws.s3.bucket"), Some(BUCKET));
+    assert_eq!(put.attr_str("aws.s3.key"), Some(KEY));
+
+    // Two GetObject calls; the presigned one made no call and no span.
+    let gets = trace.named("S3.GetObject");
+    assert_eq!(gets.len(), 2, "{}", trace.render());
+    let (ok, missing): (Vec<&FlatSpan>, Vec<&FlatSpan>) = gets
+        .into_iter()
+        .partition(|s| s.attr("error.type").is_none());
+    let (get, missing) = (ok[0], missing[0]);
+    assert_aws_span(&trace, get, "S3", "GetObject");
+    assert_succeeded(get);
+    assert_eq!(get.attr_str("aws.s3.key"), Some(KEY));
+    assert_aws_span(&trace, missing, "S3", "GetObject");
+    assert_eq!(response["missing_key_code"], "NoSuchKey", "{response}");
+    assert_eq!(missing.attr_str("error.type"), Some("NoSuchKey"));
+    assert_eq!(missing.status_name(), "error");
+    assert_eq!(missing.attr_i64("http.response.status_code"), Some(404));
+    assert_eq!(missing.attr_str("aws.s3.key"), Some("nope.pdf"));
+    assert_request_id(missing);
+
+    // The presigned URL, fetched with reqwest: one HTTP span, without the signature.
+    assert_eq!(response["presigned_status"]["status"], 200, "{response}");
+    let http_spans: Vec<&FlatSpan> = trace
+        .spans
+        .iter()
+        .filter(|s| s.attr("http.request.method").is_some())
+        .collect();
+    assert_eq!(http_spans.len(), 1, "{}", trace.render());
+    let fetch = http_spans[0];
+    trace.assert_child_of(fetch, &trace.root);
+    assert_eq!(
+        fetch.attr_str("url.full"),
+        Some(format!("{}/{BUCKET}/2024/07%20final.pdf", moto.endpoint).as_str())
+    );
+    let signature = response["signature"].as_str().unwrap_or_default();
+    assert!(signature.len() >= 32, "{response}");
+
+    // DynamoDB
+    let create_table = trace.one("DynamoDB.CreateTable");
+    assert_aws_span(&trace, create_table, "DynamoDB", "CreateTable");
+    assert_succeeded(create_table);
+    assert_eq!(
+        string_array(create_table, "aws.dynamodb.table_names"),
+        [TABLE]
+    );
+    let put_item = trace.one("DynamoDB.PutItem");
+    assert_aws_span(&trace, put_item, "DynamoDB", "PutItem");
+    assert_succeeded(put_item);
+    assert_eq!(string_array(put_item, "aws.dynamodb.table_names"), [TABLE]);
+
+    let gets = trace.named("DynamoDB.GetItem");
+    assert_eq!(gets.len(), 2, "{}", trace.render());
+    let (ok, missing): (Vec<&FlatSpan>, Vec<&FlatSpan>) = gets
+        .into_iter()
+        .partition(|s| s.attr("error.type").is_none());
+    let (get_item, missing_table) = (ok[0], missing[0]);
+    assert_aws_span(&trace, get_item, "DynamoDB", "GetItem");
+    assert_succeeded(get_item);
+    assert_eq!(string_array(get_item, "aws.dynamodb.table_names"), [TABLE]);
+    assert_aws_span(&trace, missing_table, "DynamoDB", "GetItem");
+    assert_eq!(
+        response["missing_table_code"], "ResourceNotFoundException",
+        "{response}"
+    );
+    assert_eq!(
+        missing_table.attr_str("error.type"),
+        Some("ResourceNotFoundException")
+    );
+    assert_eq!(missing_table.status_name(), "error");
+    assert_eq!(
+        missing_table.attr_i64("http.response.status_code"),
+        Some(400)
+    );
+    assert_eq!(
+        string_array(missing_table, "aws.dynamodb.table_names"),
+        ["no-such-table"]
+    );
+    assert_request_id(missing_table);
+
+    // An endpoint nobody listens on.
+    let refused = trace.one("DynamoDB.ListTables");
+    trace.assert_child_of(refused, &trace.root);
+    assert_eq!(refused.attr_str("error.type"), Some("ConnectionRefused"));
+    assert_eq!(refused.status_name(), "error");
+    assert_eq!(refused.attr("aws.request_id"), None);
+
+    // Nine operations and one fetch: ten CLIENT spans, nothing reported twice.
+    assert_eq!(trace.clients().len(), 10, "{}", trace.render());
+
+    // No credential, signature or Authorization value anywhere.
+    assert_no_secrets(
+        &process,
+        &[
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            signature,
+            "X-Amz-Signature",
+            "X-Amz-Credential",
+            "AWS4-HMAC-SHA256",
+            "Signature=",
+        ],
+    );
+    process.kill().await.unwrap();
+}
