@@ -1298,7 +1298,7 @@ async fn quickstart_runs_to_completion() {
         String::from_utf8_lossy(&output.stderr)
     );
     for expected in [
-        "• create an order (tagged, span tree)\n    → 200 {\"total\":3750}",
+        "• create an order (tagged, span tree)\n    → 200 {\"in_stock\":true,\"total\":3750}",
         "• get an order (#[route] template)\n    → 200 {\"id\":42,\"row\":84}",
         "• client error (404 from HttpError)\n    → 404 {\"message\":\"order 7 not found\",\"requestId\":\"",
         "• malformed JSON body (400)\n    → 400 {\"message\":\"Invalid JSON body\"}",
@@ -1318,6 +1318,8 @@ async fn quickstart_runs_to_completion() {
         .filter(|line| line.starts_with("trace "))
         .count();
     assert!(trees >= 7, "{trees} trace trees in\n{stdout}");
+    // The outgoing call to the inventory service is a CLIENT span in the order's tree.
+    assert!(stdout.contains("GET 127.0.0.1"), "{stdout}");
     for root in ["POST /orders", "GET /orders/{id}", "GET /inventory"] {
         assert!(
             stdout.lines().any(|line| line.starts_with(root)),

@@ -41,7 +41,7 @@ pub mod client;
 pub mod events;
 pub mod otlp;
 pub mod runtime_api;
-mod server;
+pub mod server;
 pub mod trace_view;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -15,14 +15,14 @@ use std::{
 use tokio::{net::TcpListener, task::JoinHandle, task::JoinSet};
 
 /// Response type of every handler.
-pub(crate) type HttpResponse = Response<Full<Bytes>>;
+pub type HttpResponse = Response<Full<Bytes>>;
 
 /// A running server on `127.0.0.1:<ephemeral port>`.
 ///
 /// Dropping it (or calling [`Server::shutdown`]) stops accepting and closes every open
 /// connection, including requests that are still being handled.
 #[derive(Debug)]
-pub(crate) struct Server {
+pub struct Server {
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -30,7 +30,7 @@ pub(crate) struct Server {
 impl Server {
     /// Binds `127.0.0.1:0` and serves every connection with `handler` on the current tokio
     /// runtime.
-    pub(crate) async fn start<H, Fut>(handler: H, title_case_headers: bool) -> io::Result<Server>
+    pub async fn start<H, Fut>(handler: H, title_case_headers: bool) -> io::Result<Server>
     where
         H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = HttpResponse> + Send + 'static,
@@ -42,12 +42,12 @@ impl Server {
     }
 
     /// The bound address.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Stops the server; idempotent.
-    pub(crate) fn shutdown(&self) {
+    pub fn shutdown(&self) {
         self.task.abort();
     }
 }
@@ -92,7 +92,7 @@ where
 }
 
 /// A response with `body` and the given content type.
-pub(crate) fn response(
+pub fn response(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
@@ -106,11 +106,11 @@ pub(crate) fn response(
 }
 
 /// A JSON response.
-pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
     response(status, "application/json", body.to_string())
 }
 
 /// A plain-text response, for the cases no real service defines a body for.
-pub(crate) fn text_response(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+pub fn text_response(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     response(status, "text/plain; charset=utf-8", body)
 }

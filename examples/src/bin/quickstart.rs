@@ -86,10 +86,30 @@ async fn create_order(req: &Request) -> Result<Response<Body>, ApiError> {
         json!({ "demoUser": "true", "items": order.items }),
     );
     let total = price(order.items).await;
+    let in_stock = check_inventory(order.items).await;
     save(total).await;
     Ok(Response::new(Body::from(
-        json!({ "total": total }).to_string(),
+        json!({ "total": total, "in_stock": in_stock }).to_string(),
     )))
+}
+
+/// An outgoing HTTP call through `reqwest` with the SDK's middleware: a CLIENT span, and the
+/// inventory service receives the trace in `traceparent`.
+async fn check_inventory(items: u32) -> bool {
+    let Ok(base) = std::env::var("QUICKSTART_INVENTORY_URL") else {
+        return false;
+    };
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(serverless_sdk::client::TracingMiddleware::new())
+        .build();
+    match client
+        .get(format!("{base}/stock?items={items}"))
+        .send()
+        .await
+    {
+        Ok(response) => response.status().is_success(),
+        Err(_) => false,
+    }
 }
 
 #[serverless_sdk::route(GET, "/orders/{id}")]
@@ -145,10 +165,15 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 }
 
-async fn start(api: &RuntimeApi, role: &str) -> std::io::Result<FunctionProcess> {
+async fn start(
+    api: &RuntimeApi,
+    role: &str,
+    env: &[(&str, String)],
+) -> std::io::Result<FunctionProcess> {
     let exe = std::env::current_exe()?;
     let mut command = api.function_command(&exe, role);
     command.env(ROLE, role);
+    command.envs(env.iter().map(|(k, v)| (k, v)));
     for (key, value) in std::env::vars() {
         if key.starts_with("OTEL_") || key.starts_with("SERVERLESS_SDK_") {
             command.env(key, value);
@@ -159,10 +184,29 @@ async fn start(api: &RuntimeApi, role: &str) -> std::io::Result<FunctionProcess>
 
 async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("serverless_sdk quickstart: real lambda_runtime loops against a local Runtime API\n");
+    // The inventory service the API function calls out to.
+    let inventory = serverless_sdk_tests::server::Server::start(
+        |_request| async {
+            serverless_sdk_tests::server::json_response(
+                http::StatusCode::OK,
+                &json!({ "in_stock": true }),
+            )
+        },
+        false,
+    )
+    .await?;
     let api_server = RuntimeApi::start().await?;
-    let api_fn = start(&api_server, "api").await?;
+    let api_fn = start(
+        &api_server,
+        "api",
+        &[(
+            "QUICKSTART_INVENTORY_URL",
+            format!("http://{}", inventory.addr()),
+        )],
+    )
+    .await?;
     let queue_server = RuntimeApi::start().await?;
-    let queue_fn = start(&queue_server, "queue").await?;
+    let queue_fn = start(&queue_server, "queue", &[]).await?;
 
     let http_events = [
         (
