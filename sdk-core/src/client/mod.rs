@@ -45,6 +45,104 @@
 //! # let _ = traced;
 //! ```
 
+/// The constructors and option setters shared by [`HttpClientLayer`] and
+/// [`TracingMiddleware`]: both are a set of [`ClientOptions`].
+macro_rules! client_options_builders {
+    ($ty:ident) => {
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $ty {
+            /// Configured from the environment ([`ClientOptions::from_env`]).
+            ///
+            /// ```
+            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new();")]
+            /// # let _ = x;
+            /// ```
+            #[must_use]
+            pub fn new() -> Self {
+                Self::with_options(crate::client::ClientOptions::from_env())
+            }
+
+            /// With explicit options.
+            ///
+            /// ```
+            /// use serverless_sdk::client::ClientOptions;
+            ///
+            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::with_options(")]
+            ///     ClientOptions::default().ignore_hosts(["169.254.169.254"]).propagate_xray(true),
+            /// );
+            /// assert!(x.options().propagates_xray());
+            /// ```
+            #[must_use]
+            pub fn with_options(options: crate::client::ClientOptions) -> Self {
+                Self { options }
+            }
+
+            /// Adds hosts that get no span and no trace headers
+            /// ([`ClientOptions::ignore_hosts`]).
+            ///
+            /// ```
+            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new().ignore_hosts([\"localhost\"]);")]
+            /// assert!(!x.options().traces("localhost", 80));
+            /// ```
+            #[must_use]
+            pub fn ignore_hosts<I, S>(mut self, hosts: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: AsRef<str>,
+            {
+                self.options = self.options.ignore_hosts(hosts);
+                self
+            }
+
+            /// Traces only these hosts ([`ClientOptions::capture_hosts`]).
+            ///
+            /// ```
+            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new().capture_hosts([\"*.example.com\"]);")]
+            /// assert!(x.options().traces("api.example.com", 443));
+            /// assert!(!x.options().traces("example.org", 443));
+            /// ```
+            #[must_use]
+            pub fn capture_hosts<I, S>(mut self, hosts: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: AsRef<str>,
+            {
+                self.options = self.options.capture_hosts(hosts);
+                self
+            }
+
+            /// Also sends `X-Amzn-Trace-Id` ([`ClientOptions::propagate_xray`]).
+            ///
+            /// ```
+            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new().propagate_xray(true);")]
+            /// assert!(x.options().propagates_xray());
+            /// ```
+            #[must_use]
+            pub fn propagate_xray(mut self, enabled: bool) -> Self {
+                self.options = self.options.propagate_xray(enabled);
+                self
+            }
+
+            /// The options in use.
+            ///
+            /// ```
+            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::with_options(Default::default());")]
+            /// assert!(x.options().traces("example.com", 443));
+            /// ```
+            #[must_use]
+            pub fn options(&self) -> &crate::client::ClientOptions {
+                &self.options
+            }
+        }
+    };
+}
+pub(crate) use client_options_builders;
+
 mod http_span;
 mod layer;
 
