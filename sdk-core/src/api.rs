@@ -497,6 +497,7 @@ pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool,
 }
 
 pub(crate) fn warn(c: &Current, message: String) {
+    let message = redact::redact_text(&message).into_owned();
     push_event(
         c,
         Event::new(
