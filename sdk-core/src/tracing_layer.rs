@@ -46,9 +46,42 @@ use crate::{
 /// let subscriber = tracing_subscriber::registry().with(serverless_sdk::TracingLayer::new());
 /// # let _ = subscriber;
 /// ```
+///
+/// The internals of the runtime and of clients the SDK instruments itself (the AWS SDK,
+/// hyper, reqwest, tower, h2, rustls, lambda_runtime) are left out by default: their spans
+/// would repeat the SDK's own CLIENT spans many times over, and their chatter would push the
+/// application's breadcrumbs out of the ring. Their WARN and ERROR events still count.
+/// [`TracingLayer::with_library_internals`] records them too.
 #[derive(Clone, Debug)]
 pub struct TracingLayer {
     capture_error_events: bool,
+    library_internals: bool,
+}
+
+/// Targets (crate paths) whose spans and INFO/DEBUG events are library internals.
+const LIBRARY_TARGETS: &[&str] = &[
+    "aws_smithy_",
+    "aws_sdk_",
+    "aws_config",
+    "aws_runtime",
+    "aws_credential_types",
+    "aws_sigv4",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "tower",
+    "rustls",
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "opentelemetry",
+];
+
+fn is_library_target(target: &str) -> bool {
+    LIBRARY_TARGETS
+        .iter()
+        .any(|prefix| target.starts_with(prefix))
 }
 
 impl Default for TracingLayer {
@@ -63,7 +96,16 @@ impl TracingLayer {
     pub fn new() -> Self {
         Self {
             capture_error_events: true,
+            library_internals: false,
         }
+    }
+
+    /// Also records the spans and INFO/DEBUG events of library internals (the AWS SDK,
+    /// hyper, reqwest, tower, lambda_runtime, …).
+    #[must_use]
+    pub fn with_library_internals(mut self, record: bool) -> Self {
+        self.library_internals = record;
+        self
     }
 
     /// Whether ERROR events carrying an `error` field are captured as exceptions (they are
@@ -162,6 +204,9 @@ where
             return;
         };
         let meta = attrs.metadata();
+        if !self.library_internals && is_library_target(meta.target()) {
+            return;
+        }
         let Some(index) = parent.inv.start_span(
             parent.span,
             Cow::Borrowed(meta.name()),
@@ -243,6 +288,12 @@ where
             return;
         };
         let meta = event.metadata();
+        if !self.library_internals
+            && *meta.level() > Level::WARN
+            && is_library_target(meta.target())
+        {
+            return;
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         let message = fields.message.take().unwrap_or_default();

@@ -109,6 +109,14 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
         tracing::debug!(step = i, "working");
     }
     tracing::info!(user = "bob", password = "hunter2", "logged in");
+    {
+        // Library internals: no span, no breadcrumb; their warnings still count.
+        let _internal =
+            tracing::info_span!(target: "aws_smithy_runtime::client::orchestrator", "try_op")
+                .entered();
+        tracing::debug!(target: "hyper::proto::h1", "flushed 120 bytes");
+        tracing::warn!(target: "hyper::client", "connection reset, retrying");
+    }
     if let Some(n) = event.payload["decline"].as_u64() {
         let err = Declined(u32::try_from(n).unwrap());
         tracing::error!(
@@ -167,6 +175,13 @@ async fn tracing_joins_the_invocation() {
     assert_eq!(middle["parentSpanId"], outer["spanId"]);
     assert_eq!(inner["parentSpanId"], middle["spanId"]);
     assert_eq!(attr(middle, "n")["intValue"], "2");
+    assert!(spans.iter().all(|s| s["name"] != "try_op"));
+    let library_warning = root["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "connection reset, retrying");
+    assert!(library_warning);
     // WARN became a span event on the current span.
     let warn = &inner["events"][0];
     assert_eq!(warn["name"], "slow dependency");
@@ -186,6 +201,11 @@ async fn tracing_joins_the_invocation() {
         .unwrap()
         .clone();
     assert_eq!(crumbs.len(), 32);
+    assert!(
+        crumbs
+            .iter()
+            .all(|c| !c["stringValue"].as_str().unwrap().contains("flushed"))
+    );
     let last = crumbs.last().unwrap()["stringValue"].as_str().unwrap();
     assert!(
         last.contains("logged in") && last.contains("user=bob"),
