@@ -41,6 +41,7 @@ pub mod client;
 pub mod events;
 pub mod otlp;
 pub mod runtime_api;
+pub mod moto;
 pub mod server;
 pub mod trace_view;
 

@@ -13,7 +13,6 @@
 use std::{
     convert::Infallible,
     net::{Ipv4Addr, SocketAddr},
-    process::Stdio,
     sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
@@ -37,10 +36,11 @@ use serverless_sdk::{
     serverless_handler, span,
 };
 use serverless_sdk_tests::{
+    moto::Moto,
     otlp::{FlatSpan, parse_json_lines},
     runtime_api::{FunctionProcess, InvokeOutcome, RuntimeApi, is_function_child},
 };
-use tokio::{io::AsyncBufReadExt, net::TcpListener};
+use tokio::net::TcpListener;
 
 const CHILD: &str = "function_child";
 const WAIT: Duration = Duration::from_secs(20);
@@ -815,78 +815,8 @@ async fn tower_layer_gives_a_hyper_client_the_same_spans() {
 // moto
 // ---------------------------------------------------------------------------------------
 
-const MOTO_INSTALL: &str = "python3 -m pip install 'moto[server]==5.2.5'";
-
-/// moto in server mode on a free port of 127.0.0.1, stopped when dropped.
-struct Moto {
-    endpoint: String,
-    _child: tokio::process::Child,
-}
-
 async fn start_moto() -> Moto {
-    let port = closed_port().await;
-    let spawned = tokio::process::Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = spawned.unwrap_or_else(|e| {
-        panic!(
-            "the AWS emulator cannot start: `python3` is not runnable ({e}).\n\
-             Install Python 3 and moto: {MOTO_INSTALL}"
-        )
-    });
-    // moto logs every request on stderr: keep reading it so it never blocks.
-    let log = Arc::new(Mutex::new(String::new()));
-    if let Some(stderr) = child.stderr.take() {
-        let log = Arc::clone(&log);
-        tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut log = log.lock().unwrap();
-                if log.len() < 64 * 1024 {
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            }
-        });
-    }
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            panic!(
-                "the AWS emulator (moto) exited with {status} before serving.\n\
-                 Install it with: {MOTO_INSTALL}\nIts output:\n{}",
-                log.lock().unwrap()
-            );
-        }
-        let ready = serverless_sdk_tests::client::get(&format!("{endpoint}/moto-api/"))
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            return Moto {
-                endpoint,
-                _child: child,
-            };
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the AWS emulator (moto) did not answer on {endpoint} within 60 s.\nIts output:\n{}",
-            log.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    Moto::start().await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn assert_aws_span(trace: &Trace, span: &FlatSpan, service: &str, method: &str) {
@@ -934,7 +864,7 @@ async fn aws_sdk_operations_against_moto_become_client_spans() {
     let (api, process) = start_function(
         "aws",
         &[
-            ("E2E_MOTO_ENDPOINT", moto.endpoint.clone()),
+            ("E2E_MOTO_ENDPOINT", moto.endpoint().to_owned()),
             ("E2E_CLOSED_PORT", closed.to_string()),
         ],
     )
@@ -988,7 +918,7 @@ async fn aws_sdk_operations_against_moto_become_client_spans() {
     trace.assert_child_of(fetch, &trace.root);
     assert_eq!(
         fetch.attr_str("url.full"),
-        Some(format!("{}/{BUCKET}/2024/07%20final.pdf", moto.endpoint).as_str())
+        Some(format!("{}/{BUCKET}/2024/07%20final.pdf", moto.endpoint()).as_str())
     );
     let signature = response["signature"].as_str().unwrap_or_default();
     assert!(signature.len() >= 32, "{response}");
