@@ -87,10 +87,38 @@ async fn create_order(req: &Request) -> Result<Response<Body>, ApiError> {
     );
     let total = price(order.items).await;
     let in_stock = check_inventory(order.items).await;
+    archive_order(&order.customer_id, total).await;
     save(total).await;
     Ok(Response::new(Body::from(
         json!({ "total": total, "in_stock": in_stock }).to_string(),
     )))
+}
+
+/// An S3 `PutObject` through the AWS SDK with the SDK's interceptor: a CLIENT span
+/// `S3.PutObject`. Runs when the quickstart found moto (the AWS emulator) to talk to.
+async fn archive_order(customer_id: &str, total: u64) {
+    static S3: tokio::sync::OnceCell<Option<aws_sdk_s3::Client>> =
+        tokio::sync::OnceCell::const_new();
+    let client = S3
+        .get_or_init(|| async {
+            std::env::var_os("AWS_ENDPOINT_URL")?;
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let s3 = aws_sdk_s3::config::Builder::from(&config)
+                .interceptor(serverless_sdk::client::AwsSdkInterceptor::new())
+                .force_path_style(true)
+                .build();
+            Some(aws_sdk_s3::Client::from_conf(s3))
+        })
+        .await;
+    if let Some(s3) = client {
+        let _ = s3
+            .put_object()
+            .bucket("orders-archive")
+            .key(format!("{customer_id}/order.json"))
+            .body(json!({ "total": total }).to_string().into_bytes().into())
+            .send()
+            .await;
+    }
 }
 
 /// An outgoing HTTP call through `reqwest` with the SDK's middleware: a CLIENT span, and the
@@ -196,15 +224,27 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     )
     .await?;
     let api_server = RuntimeApi::start().await?;
-    let api_fn = start(
-        &api_server,
-        "api",
-        &[(
-            "QUICKSTART_INVENTORY_URL",
-            format!("http://{}", inventory.addr()),
-        )],
-    )
-    .await?;
+    let mut api_env = vec![(
+        "QUICKSTART_INVENTORY_URL",
+        format!("http://{}", inventory.addr()),
+    )];
+    // With moto (`pip install 'moto[server]'`) the order is also archived to S3.
+    let moto = serverless_sdk_tests::moto::Moto::start().await.ok();
+    if let Some(moto) = &moto {
+        let bucket = http::Request::put(format!("{}/orders-archive", moto.endpoint()))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))?;
+        serverless_sdk_tests::client::send(bucket).await?;
+        api_env.extend([
+            ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
+            ("AWS_ACCESS_KEY_ID", "quickstart".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "quickstart".to_owned()),
+        ]);
+    } else {
+        println!(
+            "(moto is not installed: the S3 call is skipped; `pip install 'moto[server]'` adds it)\n"
+        );
+    }
+    let api_fn = start(&api_server, "api", &api_env).await?;
     let queue_server = RuntimeApi::start().await?;
     let queue_fn = start(&queue_server, "queue", &[]).await?;
 
