@@ -60,6 +60,10 @@ pub(crate) fn redact_text(text: &str) -> Cow<'_, str> {
 }
 
 fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
+    // A value is only ever masked after `=` or `:`: text with neither holds nothing to mask.
+    if !text.contains(['=', ':']) {
+        return Cow::Borrowed(text);
+    }
     let lower = text.to_ascii_lowercase();
     // Byte ranges of values to mask, found after each occurrence of each key.
     let mut ranges: Vec<(usize, usize)> = Vec::new();

@@ -39,9 +39,9 @@
 
 pub mod client;
 pub mod events;
+pub mod moto;
 pub mod otlp;
 pub mod runtime_api;
-pub mod moto;
 pub mod server;
 pub mod trace_view;
 
