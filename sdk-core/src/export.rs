@@ -401,10 +401,11 @@ fn build_otlp(endpoint: Option<&str>) -> Result<opentelemetry_otlp::SpanExporter
             &format!("OTEL_EXPORTER_OTLP_PROTOCOL={other:?} is not built in; using http/protobuf"),
         ),
     }
-    let client = opentelemetry_http::hyper::HyperClient::with_default_connector(
-        Duration::from_secs(10),
-        None,
-    );
+    let client = Http1Client {
+        client: hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http(),
+        timeout: Duration::from_secs(10),
+    };
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
@@ -413,6 +414,42 @@ fn build_otlp(endpoint: Option<&str>) -> Result<opentelemetry_otlp::SpanExporter
         builder = builder.with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')));
     }
     builder.build().map_err(|e| e.to_string())
+}
+
+/// The OTLP exporter's HTTP client: HTTP/1.1 only (OTLP/HTTP needs nothing more, and
+/// opentelemetry-http's hyper client would bring HTTP/2 into every function binary), with a
+/// timeout and a cap on the collector's answer.
+#[cfg(feature = "otlp")]
+#[derive(Debug)]
+struct Http1Client {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    timeout: Duration,
+}
+
+#[cfg(feature = "otlp")]
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for Http1Client {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        use http_body_util::BodyExt;
+
+        /// A collector's answer is a small protobuf; anything larger is not read.
+        const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+        let (parts, body) = request.into_parts();
+        let request = http::Request::from_parts(parts, http_body_util::Full::new(body));
+        let response = tokio::time::timeout(self.timeout, self.client.request(request)).await??;
+        let (parts, body) = response.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
+            .collect()
+            .await?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, body))
+    }
 }
 
 /// Exports through the pipeline; a panic inside the exporter is caught and reported, never
