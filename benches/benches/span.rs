@@ -107,6 +107,16 @@ async fn sdk_async_timed(event: LambdaEvent<u64>) -> Result<Duration, Infallible
     Ok(start.elapsed())
 }
 
+/// Times only its loop of `tracing` spans, recorded by the SDK's `TracingLayer`.
+#[serverless_handler]
+async fn tracing_layer_timed(event: LambdaEvent<u64>) -> Result<Duration, Infallible> {
+    let start = Instant::now();
+    for i in 0..event.payload {
+        black_box(work_tracing(black_box(i)));
+    }
+    Ok(start.elapsed())
+}
+
 /// The whole invocation is timed by the caller.
 #[serverless_handler]
 async fn sdk_sync(event: LambdaEvent<u64>) -> Result<u64, Infallible> {
@@ -355,6 +365,25 @@ fn in_handler(c: &mut Criterion) {
         });
         otel.check(name);
     }
+
+    // `tracing::instrument` spans inside an invocation, with the SDK's layer installed in
+    // place of tracing-opentelemetry: compare with `tracing_otel/sync`.
+    let layered = SdkTally::new();
+    let sdk_layer =
+        Dispatch::new(tracing_subscriber::registry().with(serverless_sdk::TracingLayer::new()));
+    group.bench_function("tracing_sdk_layer/sync", |b| {
+        tracing::dispatcher::with_default(&sdk_layer, || {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += handled(rt.block_on(tracing_layer_timed(spans(N))));
+                    layered.add(N + 1);
+                }
+                total
+            });
+        });
+    });
+    layered.check("span/tracing_sdk_layer/sync");
 
     group.bench_function("otel_raw/sync", |b| {
         b.iter_custom(|iters| {
