@@ -324,9 +324,13 @@ where
     report::install_panic_hook();
     // A handler wrapped again (a `#[serverless_handler]` fn served by a runtime that opens
     // the invocation itself) joins the invocation already open for its request.
-    let joined = joined_invocation(&event, meta);
-    let owned = joined.is_none();
-    let root = joined.unwrap_or_else(|| begin(&event, meta).root());
+    let (owned, root) = {
+        let start = event.start();
+        match joined_invocation(&start, meta) {
+            Some(root) => (false, root),
+            None => (true, begin(start, meta).root()),
+        }
+    };
     let inv = Arc::clone(&root.inv);
 
     // Panics are caught both when the body is called and while it is polled.
@@ -373,11 +377,7 @@ where
 }
 
 /// The invocation this event belongs to, if it is already open and current.
-fn joined_invocation<T: Trigger<Ret>, Ret: HandlerResult>(
-    event: &T,
-    meta: &'static HandlerMeta,
-) -> Option<Current> {
-    let start = event.start();
+fn joined_invocation(start: &Start<'_>, meta: &'static HandlerMeta) -> Option<Current> {
     let request_id = start.context.map(|c| c.request_id.as_str())?;
     let root = current::with(|c| {
         c.filter(|c| &*c.inv.request_id == request_id)
@@ -404,11 +404,7 @@ fn joined_invocation<T: Trigger<Ret>, Ret: HandlerResult>(
     Some(root)
 }
 
-fn begin<T: Trigger<Ret>, Ret: HandlerResult>(
-    event: &T,
-    meta: &'static HandlerMeta,
-) -> Arc<Invocation> {
-    let start = event.start();
+fn begin(start: Start<'_>, meta: &'static HandlerMeta) -> Arc<Invocation> {
     let ctx = start.context;
     let function_name = ctx
         .map(|c| c.env_config.function_name.as_str())
