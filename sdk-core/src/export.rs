@@ -160,53 +160,79 @@ impl OtlpJsonExporter {
     }
 
     /// Serialises a batch as one line (without the newline), within the size limit.
-    pub(crate) fn encode(&self, mut batch: Vec<SpanData>) -> Result<Vec<u8>, String> {
-        let encode = |batch: Vec<SpanData>| -> Result<Vec<u8>, String> {
-            let request = ExportTraceServiceRequest {
-                resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-            };
-            serde_json::to_vec(&request).map_err(|e| e.to_string())
+    pub(crate) fn encode(&self, batch: Vec<SpanData>) -> Result<Vec<u8>, String> {
+        use opentelemetry_proto::tonic::{
+            common::v1::{AnyValue, KeyValue as ProtoKeyValue, any_value::Value as ProtoValue},
+            trace::v1::{Span, status::StatusCode},
         };
-        let line = encode(batch.clone())?;
+
+        let mut request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        let encode = |request: &ExportTraceServiceRequest| {
+            serde_json::to_vec(request).map_err(|e| e.to_string())
+        };
+        let line = encode(&request)?;
         if line.len() <= self.max_line_bytes {
             return Ok(line);
         }
+        fn spans(request: &mut ExportTraceServiceRequest) -> impl Iterator<Item = &mut Vec<Span>> {
+            request
+                .resource_spans
+                .iter_mut()
+                .flat_map(|r| r.scope_spans.iter_mut())
+                .map(|s| &mut s.spans)
+        }
+        let is_root = |s: &Span| s.attributes.iter().any(|kv| kv.key == attr::OUTCOME);
+        let failed = |s: &Span| {
+            s.status
+                .as_ref()
+                .is_some_and(|st| st.code == StatusCode::Error as i32)
+        };
+        let int = |key: &str, n: i64| ProtoKeyValue {
+            key: key.to_owned(),
+            value: Some(AnyValue {
+                value: Some(ProtoValue::IntValue(n)),
+            }),
+            ..ProtoKeyValue::default()
+        };
         // Too large for one log line: keep the roots and the spans that failed.
-        let before = batch.len();
-        batch.retain(|s| {
-            s.parent_span_id == opentelemetry::trace::SpanId::INVALID
-                || s.parent_span_is_remote
-                || matches!(s.status, opentelemetry::trace::Status::Error { .. })
-        });
-        let dropped = before - batch.len();
-        for span in &mut batch {
-            if span.parent_span_id == opentelemetry::trace::SpanId::INVALID
-                || span.parent_span_is_remote
-            {
-                span.attributes.push(KeyValue::new(
+        let mut dropped = 0usize;
+        for list in spans(&mut request) {
+            let before = list.len();
+            list.retain(|s| is_root(s) || failed(s));
+            dropped += before - list.len();
+        }
+        for list in spans(&mut request) {
+            for span in list.iter_mut().filter(|s| is_root(s)) {
+                span.attributes.push(int(
                     attr::EXPORT_DROPPED_SPANS,
                     i64::try_from(dropped).unwrap_or(i64::MAX),
                 ));
             }
         }
-        let line = encode(batch.clone())?;
+        let line = encode(&request)?;
         if line.len() <= self.max_line_bytes {
             return Ok(line);
         }
         // Still too large (huge attributes): keep each span's identity and status only.
-        for span in &mut batch {
-            span.attributes
-                .retain(|kv| kv.key.as_str() == attr::OUTCOME);
-            span.attributes
-                .push(KeyValue::new(attr::EXPORT_TRUNCATED, true));
-            span.events.events.truncate(1);
-            for event in &mut span.events.events {
-                event
-                    .attributes
-                    .retain(|kv| kv.key.as_str() == attr::EXCEPTION_TYPE);
+        for list in spans(&mut request) {
+            for span in list.iter_mut() {
+                span.attributes.retain(|kv| kv.key == attr::OUTCOME);
+                span.attributes.push(ProtoKeyValue {
+                    key: attr::EXPORT_TRUNCATED.to_owned(),
+                    value: Some(AnyValue {
+                        value: Some(ProtoValue::BoolValue(true)),
+                    }),
+                    ..ProtoKeyValue::default()
+                });
+                span.events.truncate(1);
+                for event in &mut span.events {
+                    event.attributes.retain(|kv| kv.key == attr::EXCEPTION_TYPE);
+                }
             }
         }
-        let line = encode(batch)?;
+        let line = encode(&request)?;
         if line.len() <= self.max_line_bytes {
             Ok(line)
         } else {
