@@ -369,8 +369,10 @@ fn in_handler(c: &mut Criterion) {
     // `tracing::instrument` spans inside an invocation, with the SDK's layer installed in
     // place of tracing-opentelemetry: compare with `tracing_otel/sync`.
     let layered = SdkTally::new();
-    let sdk_layer =
-        Dispatch::new(tracing_subscriber::registry().with(serverless_sdk::TracingLayer::new()));
+    let sdk_layer = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(serverless_sdk::integrations::tracing::ServerlessTracingLayer::new()),
+    );
     group.bench_function("tracing_sdk_layer/sync", |b| {
         tracing::dispatcher::with_default(&sdk_layer, || {
             b.iter_custom(|iters| {

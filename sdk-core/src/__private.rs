@@ -1,30 +1,56 @@
-//! Support for the code `#[serverless_handler]`, `#[span]` and `#[route]` generate. Not a
-//! public API: names here change without notice.
+//! What the code `#[serverless_handler]`, `#[span]` and `#[route]` generate calls, and the
+//! building blocks the facade crates (`serverless_sdk_http`) build their triggers from. Not
+//! a public API: names here change without notice.
+//!
+//! The contract with the macro crate, all of it:
+//!
+//! * a handler expands to one call, [`handle`]`::<ViaFacade, ..>(event, &META, body,
+//!   |error| classify!(ViaFacade, error))`, its return type written [`Output`]`<Event,
+//!   Return>`, the body's future typed with [`typed_future`], `META` a [`HandlerMeta`];
+//! * a `#[span]` function calls [`start_span`] / [`start_async_span`] / [`enter_span`] /
+//!   [`instrument`] / [`instrument_boxed`] and [`record_result!`](record_result);
+//! * `#[route]` calls [`set_route`].
 #![allow(missing_docs, unreachable_pub)]
 
-use std::{any::type_name, borrow::Cow, error::Error, fmt};
-
-pub use crate::handler::{ErrorInfo, HandlerMeta, HandlerResult, Trigger, handle, typed_future};
-pub use crate::report::{ErrorReport, Site};
-pub use crate::span::{
-    SpanGuard, SpanHandle,
-    support::{enter_span, instrument, instrument_boxed, start_async_span, start_span},
+pub use crate::__classify as classify;
+pub use crate::__record_result as record_result;
+pub use crate::handler::{
+    Completion, Handled, HandlerMeta, HandlerOutcome, HandlerResult, Held, Root, Start, Trigger,
+    classify::{Core, ErrorInfo, Facade, Probe, classify_debug, ladder},
+    handle, typed_future,
+};
+pub use crate::invocation::{Outcome, source::EventSource};
+pub use crate::record::{
+    report::{ErrorReport, Site},
+    span::{
+        SpanGuard, SpanHandle,
+        support::{enter_span, instrument, instrument_boxed, start_async_span, start_span},
+    },
 };
 pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 
 use crate::{
-    api::Capture,
-    current,
-    errors::{ErrorType, HttpError},
-    scope::EndpointSource,
+    invocation::{EndpointSource, current},
+    record::endpoint::set_endpoint_in,
 };
+
+/// The facade the macros of this crate expand for.
+pub type ViaFacade = Core;
+
+/// What a handler annotated through this crate returns, for a handler returning `Return`
+/// (a `Result`, seen through [`HandlerResult`] so that any other type is one error at the
+/// return type).
+pub type Output<Event, Return> = <Event as Trigger<
+    ViaFacade,
+    Result<<Return as HandlerResult>::Ok, <Return as HandlerResult>::Err>,
+>>::Output;
 
 /// Sets the endpoint from `#[route]`.
 #[inline]
 pub fn set_route(method: Option<&'static str>, path: &'static str) {
     current::with(|c| {
         if let Some(c) = c {
-            crate::api::set_endpoint_in(c, method, path, EndpointSource::Explicit);
+            set_endpoint_in(c, method, path, EndpointSource::Explicit);
         }
     });
 }
@@ -35,20 +61,9 @@ pub fn set_route(method: Option<&'static str>, path: &'static str) {
 pub fn set_framework_endpoint(method: Option<&str>, path: &str) {
     current::with(|c| {
         if let Some(c) = c {
-            crate::api::set_endpoint_in(c, method, path, EndpointSource::Framework);
+            set_endpoint_in(c, method, path, EndpointSource::Framework);
         }
     });
-}
-
-/// Classifies an error known only through `Debug`: the error of a wrapped service.
-pub fn classify_debug<E: fmt::Debug>(error: &E) -> ErrorInfo {
-    let text = format!("{error:?}");
-    ErrorInfo {
-        report: ErrorReport::from_message(type_name::<E>(), &text, None),
-        display: text,
-        error_type: None,
-        http: None,
-    }
 }
 
 /// Sets the SDK up from the environment unless it was already.
@@ -56,163 +71,14 @@ pub fn ensure_init() {
     crate::runtime::ensure_init();
 }
 
-/// Wraps a value for autoref-based dispatch on what its type implements.
-pub struct Probe<'a, T: ?Sized>(pub &'a T);
-
-// ---- error reports: Error > Box<dyn Error> > Display > Debug ----
-
-pub trait ReportViaError {
-    fn __sls_report(&self) -> ErrorReport;
-}
-impl<T: Capture + ?Sized> ReportViaError for &&Probe<'_, T> {
-    fn __sls_report(&self) -> ErrorReport {
-        self.0.report(None)
-    }
-}
-
-pub trait ReportViaBox {
-    fn __sls_report(&self) -> ErrorReport;
-}
-impl ReportViaBox for &&Probe<'_, Box<dyn Error + Send + Sync + 'static>> {
-    fn __sls_report(&self) -> ErrorReport {
-        ErrorReport::from_error(&**self.0, None, None)
-    }
-}
-impl ReportViaBox for &&Probe<'_, Box<dyn Error + 'static>> {
-    fn __sls_report(&self) -> ErrorReport {
-        ErrorReport::from_error(&**self.0, None, None)
-    }
-}
-
-pub trait ReportViaDisplay {
-    fn __sls_report(&self) -> ErrorReport;
-}
-impl<T: fmt::Display + ?Sized> ReportViaDisplay for &Probe<'_, T> {
-    fn __sls_report(&self) -> ErrorReport {
-        ErrorReport::from_message(type_name::<T>(), &self.0.to_string(), None)
-    }
-}
-
-pub trait ReportViaDebug {
-    fn __sls_report(&self) -> ErrorReport;
-}
-impl<T: fmt::Debug + ?Sized> ReportViaDebug for Probe<'_, T> {
-    fn __sls_report(&self) -> ErrorReport {
-        ErrorReport::from_message(type_name::<T>(), &format!("{:?}", self.0), None)
-    }
-}
-
-// ---- the text Lambda reports as errorMessage: Display > Debug ----
-
-pub trait TextViaDisplay {
-    fn __sls_text(&self) -> String;
-}
-impl<T: fmt::Display + ?Sized> TextViaDisplay for &Probe<'_, T> {
-    fn __sls_text(&self) -> String {
-        self.0.to_string()
-    }
-}
-pub trait TextViaDebug {
-    fn __sls_text(&self) -> String;
-}
-impl<T: fmt::Debug + ?Sized> TextViaDebug for Probe<'_, T> {
-    fn __sls_text(&self) -> String {
-        format!("{:?}", self.0)
-    }
-}
-
-// ---- errorType override ----
-
-pub trait ErrorTypeViaTrait {
-    fn __sls_error_type(&self) -> Option<Cow<'static, str>>;
-}
-impl<T: ErrorType + ?Sized> ErrorTypeViaTrait for &Probe<'_, T> {
-    fn __sls_error_type(&self) -> Option<Cow<'static, str>> {
-        Some(self.0.error_type())
-    }
-}
-pub trait ErrorTypeDefault {
-    fn __sls_error_type(&self) -> Option<Cow<'static, str>>;
-}
-impl<T: ?Sized> ErrorTypeDefault for Probe<'_, T> {
-    fn __sls_error_type(&self) -> Option<Cow<'static, str>> {
-        None
-    }
-}
-
-// ---- HTTP mapping ----
-
-pub trait HttpViaTrait {
-    fn __sls_http(&self) -> Option<(u16, Cow<'static, str>)>;
-}
-impl<T: HttpError + ?Sized> HttpViaTrait for &Probe<'_, T> {
-    fn __sls_http(&self) -> Option<(u16, Cow<'static, str>)> {
-        Some((self.0.status_code(), self.0.public_message()))
-    }
-}
-pub trait HttpViaBox {
-    fn __sls_http(&self) -> Option<(u16, Cow<'static, str>)>;
-}
-impl HttpViaBox for &Probe<'_, Box<dyn Error + Send + Sync + 'static>> {
-    fn __sls_http(&self) -> Option<(u16, Cow<'static, str>)> {
-        #[cfg(feature = "http")]
-        {
-            crate::http::http_of_boxed(&**self.0)
-        }
-        #[cfg(not(feature = "http"))]
-        {
-            None
-        }
-    }
-}
-pub trait HttpDefault {
-    fn __sls_http(&self) -> Option<(u16, Cow<'static, str>)>;
-}
-impl<T: ?Sized> HttpDefault for Probe<'_, T> {
-    fn __sls_http(&self) -> Option<(u16, Cow<'static, str>)> {
-        None
-    }
-}
-
-// ---- `#[span]` results: an `Err` is recorded on the span ----
-
-pub trait RecordViaError {
-    fn __sls_record(&self, span: &SpanHandle);
-}
-impl<T, E: Capture> RecordViaError for &&&Probe<'_, Result<T, E>> {
-    fn __sls_record(&self, span: &SpanHandle) {
-        if let Err(e) = self.0 {
-            span.record_report(&e.report(None), true);
-        }
-    }
-}
-pub trait RecordViaBox {
-    fn __sls_record(&self, span: &SpanHandle);
-}
-impl<T> RecordViaBox for &&&Probe<'_, Result<T, Box<dyn Error + Send + Sync + 'static>>> {
-    fn __sls_record(&self, span: &SpanHandle) {
-        if let Err(e) = self.0 {
-            span.record_report(&ErrorReport::from_error(&**e, None, None), true);
-        }
-    }
-}
-pub trait RecordViaDisplay {
-    fn __sls_record(&self, span: &SpanHandle);
-}
-impl<T, E: fmt::Display> RecordViaDisplay for &&Probe<'_, Result<T, E>> {
-    fn __sls_record(&self, span: &SpanHandle) {
-        if let Err(e) = self.0 {
-            span.record_report(
-                &ErrorReport::from_message(type_name::<E>(), &e.to_string(), None),
-                true,
-            );
-        }
-    }
-}
-pub trait RecordNothing {
-    fn __sls_record(&self, span: &SpanHandle);
-}
-impl<T: ?Sized> RecordNothing for &Probe<'_, T> {
-    #[inline]
-    fn __sls_record(&self, _span: &SpanHandle) {}
+/// The kind of source a raw event comes from, or why it is no event at all: the event
+/// reader, for fuzzing.
+///
+/// # Errors
+///
+/// Why the payload is not an event.
+pub fn read_event_source(payload: &[u8]) -> Result<crate::invocation::TriggerKind, String> {
+    crate::invocation::source::read(payload)
+        .map(|source| source.trigger())
+        .map_err(|bad| bad.to_string())
 }

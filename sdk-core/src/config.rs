@@ -1,10 +1,24 @@
 //! Configuration: read once at cold start from the environment, or built in code.
+//!
+//! This module reads nothing else of the crate: every stage of an invocation reads the
+//! settings fixed here, and nothing here depends on those stages.
 
-use std::{borrow::Cow, env, sync::OnceLock, time::Duration};
-
-use crate::export::Exporter;
+use std::{
+    borrow::Cow,
+    env, fmt,
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 /// Size caps that keep an invocation's telemetry bounded whatever the handler does.
+///
+/// ```
+/// use serverless_sdk::config::Limits;
+///
+/// let limits = Limits::default();
+/// assert_eq!(limits.max_spans, 1000);
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Limits {
@@ -36,6 +50,86 @@ impl Default for Limits {
     }
 }
 
+/// A destination for exported OTLP/JSON lines, shared with the code that reads them.
+pub type SharedWriter = Arc<Mutex<dyn Write + Send>>;
+
+/// Where telemetry goes.
+///
+/// ```
+/// use serverless_sdk::export::Exporter;
+/// use std::sync::{Arc, Mutex};
+///
+/// let console = Exporter::Console;                                   // the default
+/// let sink = Exporter::Writer(Arc::new(Mutex::new(std::io::sink())));
+/// let collector = Exporter::Otlp { endpoint: Some("http://localhost:4318".into()) };
+/// # let _ = (console, sink, collector);
+/// ```
+#[non_exhaustive]
+pub enum Exporter {
+    /// One OTLP/JSON `ExportTraceServiceRequest` line per invocation on stdout.
+    Console,
+    /// The same lines, written to a writer of your choice.
+    Writer(SharedWriter),
+    /// OTLP over HTTP (protobuf) to a collector. With `endpoint: None`, the standard
+    /// `OTEL_EXPORTER_OTLP_*` variables decide.
+    Otlp {
+        /// Base URL of the collector, e.g. `http://localhost:4318`.
+        endpoint: Option<String>,
+    },
+    /// Nothing is exported.
+    None,
+}
+
+impl fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Console => f.write_str("Console"),
+            Self::Writer(_) => f.write_str("Writer"),
+            Self::Otlp { endpoint } => f.debug_struct("Otlp").field("endpoint", endpoint).finish(),
+            Self::None => f.write_str("None"),
+        }
+    }
+}
+
+impl Exporter {
+    /// Chooses the exporter from `OTEL_TRACES_EXPORTER` and `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// An unsupported value falls back to the console and is reported at cold start.
+    ///
+    /// ```
+    /// // With no configuration, telemetry goes to stdout.
+    /// # if std::env::var_os("OTEL_TRACES_EXPORTER").is_none() && std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
+    /// assert!(matches!(serverless_sdk::export::Exporter::from_env(), serverless_sdk::export::Exporter::Console));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn from_env() -> Self {
+        Self::read_env(&mut Vec::new())
+    }
+
+    fn read_env(warnings: &mut Vec<String>) -> Self {
+        let endpoint_set = [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ]
+        .iter()
+        .any(|v| env::var(v).is_ok_and(|s| !s.trim().is_empty()));
+        let choice = env::var("OTEL_TRACES_EXPORTER").unwrap_or_default();
+        match choice.trim().to_ascii_lowercase().as_str() {
+            "none" => Self::None,
+            "console" | "stdout" | "logging" => Self::Console,
+            "otlp" => Self::Otlp { endpoint: None },
+            "" if endpoint_set => Self::Otlp { endpoint: None },
+            "" => Self::Console,
+            other => {
+                warnings.push(format!(
+                    "OTEL_TRACES_EXPORTER={other:?} is not supported (use otlp, console or none); using console"
+                ));
+                Self::Console
+            }
+        }
+    }
+}
+
 /// The SDK's configuration.
 ///
 /// [`Config::from_env`] reads every setting from the environment; the builder methods
@@ -56,8 +150,11 @@ impl Default for Limits {
 /// | `SERVERLESS_SDK_REDACT_KEYS` | extra comma-separated keys whose values are masked | |
 /// | `SERVERLESS_SDK_MAX_*` | the [`Limits`] | see there |
 ///
+/// A value that does not parse keeps the default and is reported in one line on stderr
+/// when the configuration is installed.
+///
 /// ```
-/// use serverless_sdk::{Config, Exporter};
+/// use serverless_sdk::{export::Exporter, Config};
 ///
 /// let config = Config::from_env()
 ///     .with_exporter(Exporter::None)
@@ -75,6 +172,8 @@ pub struct Config {
     pub(crate) emf_metrics: bool,
     pub(crate) redact_keys: Vec<String>,
     pub(crate) limits: Limits,
+    /// What did not parse, said once when the configuration is installed.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Keys whose values never reach telemetry.
@@ -97,17 +196,39 @@ pub(crate) const DEFAULT_REDACT_KEYS: &[&str] = &[
     "signature",
 ];
 
-fn env_bool(name: &str) -> Option<bool> {
-    let v = env::var(name).ok()?;
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" | "" => Some(false),
-        _ => None,
-    }
+/// Reads environment variables, keeping a note of every value that does not parse.
+struct EnvReader {
+    warnings: Vec<String>,
 }
 
-fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
-    env::var(name).ok()?.trim().parse().ok()
+impl EnvReader {
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        let Ok(v) = env::var(name) else {
+            return default;
+        };
+        match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" | "" => false,
+            _ => {
+                self.warnings.push(format!(
+                    "{name}={v:?} is not a boolean (use true or false); using {default}"
+                ));
+                default
+            }
+        }
+    }
+
+    fn num<T: std::str::FromStr + fmt::Display + Copy>(&mut self, name: &str, default: T) -> T {
+        let Ok(v) = env::var(name) else {
+            return default;
+        };
+        if let Ok(n) = v.trim().parse() {
+            return n;
+        }
+        self.warnings
+            .push(format!("{name}={v:?} is not a number; using {default}"));
+        default
+    }
 }
 
 impl Config {
@@ -115,22 +236,23 @@ impl Config {
     /// network call.
     #[must_use]
     pub fn from_env() -> Self {
+        let mut env_reader = EnvReader {
+            warnings: Vec::new(),
+        };
+        let r = &mut env_reader;
         let defaults = Limits::default();
         let limits = Limits {
-            max_spans: env_num("SERVERLESS_SDK_MAX_SPANS")
-                .unwrap_or(defaults.max_spans)
-                .max(1),
-            max_tags: env_num("SERVERLESS_SDK_MAX_TAGS").unwrap_or(defaults.max_tags),
-            max_value_bytes: env_num("SERVERLESS_SDK_MAX_VALUE_BYTES")
-                .unwrap_or(defaults.max_value_bytes)
+            max_spans: r.num("SERVERLESS_SDK_MAX_SPANS", defaults.max_spans).max(1),
+            max_tags: r.num("SERVERLESS_SDK_MAX_TAGS", defaults.max_tags),
+            max_value_bytes: r
+                .num("SERVERLESS_SDK_MAX_VALUE_BYTES", defaults.max_value_bytes)
                 .max(16),
-            max_custom_bytes: env_num("SERVERLESS_SDK_MAX_CUSTOM_BYTES")
-                .unwrap_or(defaults.max_custom_bytes)
+            max_custom_bytes: r
+                .num("SERVERLESS_SDK_MAX_CUSTOM_BYTES", defaults.max_custom_bytes)
                 .max(16),
-            max_events_per_span: env_num("SERVERLESS_SDK_MAX_EVENTS")
-                .unwrap_or(defaults.max_events_per_span),
-            max_line_bytes: env_num("SERVERLESS_SDK_MAX_LINE_BYTES")
-                .unwrap_or(defaults.max_line_bytes)
+            max_events_per_span: r.num("SERVERLESS_SDK_MAX_EVENTS", defaults.max_events_per_span),
+            max_line_bytes: r
+                .num("SERVERLESS_SDK_MAX_LINE_BYTES", defaults.max_line_bytes)
                 .max(4096),
         };
         let redact_keys = env::var("SERVERLESS_SDK_REDACT_KEYS")
@@ -141,24 +263,29 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let export_timeout =
+            Duration::from_millis(r.num("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", 2000_u64));
+        let timeout_margin =
+            Duration::from_millis(r.num("SERVERLESS_SDK_TIMEOUT_MARGIN_MS", 50_u64));
+        let expose_errors = r.bool("SERVERLESS_SDK_EXPOSE_ERRORS", false);
+        let capture_client_errors = r.bool("SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS", false);
+        let emf_metrics = r.bool("SERVERLESS_SDK_EMF_METRICS", false);
+        let mut warnings = env_reader.warnings;
+        let exporter = Exporter::read_env(&mut warnings);
         Self {
-            exporter: Exporter::from_env(),
+            exporter,
             service_name: env::var("OTEL_SERVICE_NAME")
                 .ok()
                 .filter(|s| !s.is_empty())
                 .map(Cow::Owned),
-            export_timeout: Duration::from_millis(
-                env_num("SERVERLESS_SDK_EXPORT_TIMEOUT_MS").unwrap_or(2000),
-            ),
-            timeout_margin: Duration::from_millis(
-                env_num("SERVERLESS_SDK_TIMEOUT_MARGIN_MS").unwrap_or(50),
-            ),
-            expose_errors: env_bool("SERVERLESS_SDK_EXPOSE_ERRORS").unwrap_or(false),
-            capture_client_errors: env_bool("SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS")
-                .unwrap_or(false),
-            emf_metrics: env_bool("SERVERLESS_SDK_EMF_METRICS").unwrap_or(false),
+            export_timeout,
+            timeout_margin,
+            expose_errors,
+            capture_client_errors,
+            emf_metrics,
             redact_keys,
             limits,
+            warnings,
         }
     }
 
@@ -245,23 +372,20 @@ impl Config {
     }
 }
 
-/// The parts of the configuration the hot path reads, fixed at first use.
+/// The parts of the configuration the hot path reads, fixed when the SDK is installed.
+/// Every invocation holds a reference to them.
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) limits: Limits,
     pub(crate) timeout_margin: Duration,
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) expose_errors: bool,
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) capture_client_errors: bool,
-    pub(crate) emf_metrics: bool,
+    /// Lower-case keys whose values are masked, the defaults included.
     pub(crate) redact_keys: Vec<String>,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
 impl Settings {
-    fn from_config(config: &Config) -> Self {
+    pub(crate) fn from_config(config: &Config) -> Self {
         let mut redact_keys: Vec<String> = DEFAULT_REDACT_KEYS
             .iter()
             .map(|k| (*k).to_owned())
@@ -274,23 +398,24 @@ impl Settings {
             timeout_margin: config.timeout_margin,
             expose_errors: config.expose_errors,
             capture_client_errors: config.capture_client_errors,
-            emf_metrics: config.emf_metrics,
             redact_keys,
         }
     }
 }
 
-/// Fixes the settings; `false` if they were fixed already.
-pub(crate) fn install(config: &Config) -> bool {
-    SETTINGS.set(Settings::from_config(config)).is_ok()
-}
-
-/// The settings, read from the environment on first use if nothing was installed.
-pub(crate) fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(|| Settings::from_config(&Config::from_env()))
-}
-
-/// The size caps.
-pub(crate) fn limits() -> &'static Limits {
-    &settings().limits
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_config(&Config {
+            exporter: Exporter::None,
+            service_name: None,
+            export_timeout: Duration::from_secs(2),
+            timeout_margin: Duration::from_millis(50),
+            expose_errors: false,
+            capture_client_errors: false,
+            emf_metrics: false,
+            redact_keys: Vec::new(),
+            limits: Limits::default(),
+            warnings: Vec::new(),
+        })
+    }
 }

@@ -17,6 +17,19 @@
 //! Telemetry leaves as one OTLP/JSON line per invocation on stdout by default, or over
 //! OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see [`Config`]).
 //!
+//! ## Modules
+//!
+//! | module | what is in it |
+//! |---|---|
+//! | [`config`] | [`Config`] and the size [`Limits`](config::Limits) |
+//! | [`errors`] | how errors are captured and reported: [`ErrorType`], [`HttpError`], fingerprints, `anyhow` |
+//! | [`spans`] | the span guard and the futures that carry spans |
+//! | [`context`] | the operations bound to one invocation, from its Lambda context |
+//! | [`export`] | where telemetry goes: exporters, outcomes, statistics |
+//! | [`runtime`] | the runtime layer that opens an invocation per event, init errors |
+//! | [`integrations`] | `tracing`, and CLIENT spans for HTTP and AWS SDK calls |
+//! | [`attributes`] | the attribute and event names of the telemetry contract |
+//!
 //! ```no_run
 //! use lambda_runtime::{service_fn, LambdaEvent};
 //! use serde_json::{json, Value};
@@ -59,50 +72,62 @@
 //! A release profile with `panic = "abort"` ends the process on the first panic and no SDK
 //! can report it.
 
-mod api;
 pub mod attributes;
-pub mod client;
-mod config;
-mod current;
-mod errors;
-mod export;
-mod failures;
+pub mod config;
+pub mod export;
 mod handler;
-#[cfg(feature = "http")]
-mod http;
-mod redact;
-mod report;
-mod runtime;
-mod scope;
-mod span;
-mod trace_context;
-#[cfg(feature = "tracing")]
-mod tracing_layer;
+mod installed;
+pub mod integrations;
+mod internal_error;
+mod invocation;
+mod record;
+pub mod runtime;
 
-#[cfg(feature = "anyhow")]
-pub use api::capture_anyhow;
-pub use api::{
-    Capture, ContextExt, Sdk, TagError, capture_exception, capture_exception_with_fingerprint,
-    capture_message, in_invocation, set_endpoint, set_endpoint_with_method, tag_event,
-    try_tag_event,
+pub use config::Config;
+pub use handler::errors::{ErrorType, HttpError};
+pub use record::{
+    capture::capture_exception,
+    capture::capture_message,
+    context::ContextExt,
+    endpoint::{set_endpoint, set_endpoint_with_method},
+    span::{FutureExt, span},
+    tag::{tag_event, try_tag_event},
 };
-pub use config::{Config, Limits};
-pub use current::WithCurrent;
-pub use errors::{ErrorType, HttpError, reason_phrase};
-pub use export::{Exporter, OtlpJsonExporter, SharedWriter, export_stats};
-pub use failures::{INIT_ERROR_TYPE, UNMARSHAL_ERROR_TYPE, initialize};
-#[cfg(feature = "http")]
-pub use http::{ProxyResponse, REQUEST_ID_HEADER};
-pub use redact::MASK;
-pub use report::short_type_name;
-pub use runtime::{
-    Error, ExportFuture, ExportLayer, ExportService, detect_trigger, init, run, run_concurrent,
-    run_with_init,
-};
-pub use scope::{Outcome, TriggerKind};
-pub use span::{FutureExt, InSpan, SpanGuard, span};
-#[cfg(feature = "tracing")]
-pub use tracing_layer::{LambdaLogFormat, TracingLayer, init_tracing};
+pub use runtime::{Error, init, run, run_concurrent, run_with_init};
+
+/// How errors are captured and reported: what [`capture_exception`] accepts, how an error
+/// chooses its Lambda `errorType` ([`ErrorType`]) or HTTP status ([`HttpError`]), and the
+/// names the SDK gives failures.
+pub mod errors {
+    #[cfg(feature = "anyhow")]
+    pub use crate::record::capture::capture_anyhow;
+    pub use crate::{
+        handler::errors::{ErrorType, HttpError, reason_phrase},
+        record::{
+            capture::{Capture, capture_exception_with_fingerprint},
+            redact::MASK,
+            report::short_type_name,
+            tag::TagError,
+        },
+        runtime::{INIT_ERROR_TYPE, UNMARSHAL_ERROR_TYPE},
+    };
+}
+
+/// Spans: the guard [`span()`](fn@crate::span) returns and the futures that carry a span.
+pub mod spans {
+    pub use crate::{
+        invocation::current::WithCurrent,
+        record::span::{FutureExt, InSpan, SpanGuard, span},
+    };
+}
+
+/// The SDK's operations bound to one invocation, reached from its Lambda context.
+pub mod context {
+    pub use crate::record::{
+        capture::in_invocation,
+        context::{ContextExt, Sdk},
+    };
+}
 
 /// Wraps a Lambda handler: one invocation scope and root span per call, panics and `Err`
 /// values caught and reported.
@@ -172,6 +197,38 @@ pub use serverless_sdk_macros::span;
 /// assert_eq!(get_user(7), "user 7");
 /// ```
 pub use serverless_sdk_macros::route;
+
+/// Renamed [`integrations::tracing::ServerlessTracingLayer`].
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[deprecated(note = "renamed `serverless_sdk::integrations::tracing::ServerlessTracingLayer`")]
+pub type TracingLayer = integrations::tracing::ServerlessTracingLayer;
+
+/// Renamed [`integrations::tracing::install`].
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[deprecated(note = "renamed `serverless_sdk::integrations::tracing::install`")]
+#[must_use]
+pub fn init_tracing() -> bool {
+    integrations::tracing::install()
+}
+
+/// Renamed [`runtime::InvocationLayer`].
+#[doc(hidden)]
+#[deprecated(note = "renamed `serverless_sdk::runtime::InvocationLayer`")]
+pub type ExportLayer = runtime::InvocationLayer;
+
+// Names from before the modules, for existing callers.
+#[doc(hidden)]
+pub use crate::{
+    context::in_invocation,
+    errors::{TagError, short_type_name},
+    export::{Exporter, OtlpJsonExporter, SharedWriter, TriggerKind, stats as export_stats},
+    integrations::client,
+};
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+pub use integrations::tracing::LambdaLogFormat;
 
 #[doc(hidden)]
 pub mod __private;

@@ -236,17 +236,16 @@ async fn bad_input_is_reported_and_bounded() {
 
 #[test]
 fn truncated_and_malformed_events_are_not_http() {
-    use serverless_sdk::{TriggerKind, detect_trigger};
+    use serverless_sdk::{__private::read_event_source, export::TriggerKind};
     let full = br#"{"requestContext":{"http":{"method":"GET"}},"rawPath":"/x"}"#;
     for cut in 0..full.len() {
-        let kind = detect_trigger(&full[..cut]);
-        assert_eq!(
-            kind,
-            TriggerKind::Other,
-            "{:?}",
+        let read = read_event_source(&full[..cut]);
+        assert!(
+            read.is_err(),
+            "{:?} read as {read:?}",
             String::from_utf8_lossy(&full[..cut])
         );
     }
-    assert_eq!(detect_trigger(full), TriggerKind::Http);
-    assert_eq!(detect_trigger(&[0xff, 0xfe, b'{']), TriggerKind::Other);
+    assert_eq!(read_event_source(full), Ok(TriggerKind::Http));
+    assert!(read_event_source(&[0xff, 0xfe, b'{']).is_err());
 }

@@ -10,7 +10,10 @@ use std::{
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use serverless_sdk::{Config, Exporter, LambdaLogFormat, TracingLayer, serverless_handler, span};
+use serverless_sdk::{
+    Config, Exporter, LambdaLogFormat, integrations::tracing::ServerlessTracingLayer,
+    serverless_handler, span,
+};
 use tracing_subscriber::prelude::*;
 
 #[derive(Clone, Default)]
@@ -48,7 +51,7 @@ fn outputs() -> &'static Outputs {
         );
         let log_writer = logs.clone();
         tracing_subscriber::registry()
-            .with(TracingLayer::new())
+            .with(ServerlessTracingLayer::new())
             .with(
                 tracing_subscriber::fmt::layer()
                     .event_format(LambdaLogFormat::json())

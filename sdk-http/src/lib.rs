@@ -18,7 +18,11 @@
 //!   template, unless `set_endpoint` or `#[route]` says otherwise; the root span is named
 //!   `"{method} {route}"`.
 //!
-//! Everything in `serverless_sdk` is re-exported here, so this crate alone is enough.
+//! * a response body keeps streaming: served by [`run_with_streaming_response`], the
+//!   invocation lasts until the last byte, and a body that fails halfway is recorded and
+//!   ends cleanly.
+//!
+//! The API of `serverless_sdk` is re-exported here, so this crate alone is enough.
 //!
 //! ```no_run
 //! use lambda_http::{Body, Error, Request, RequestPayloadExt, Response};
@@ -42,13 +46,22 @@
 //! }
 //! ```
 
-use std::{fmt::Debug, future::Future, pin::Pin};
+use std::{fmt::Debug, future::Future};
 
-use lambda_http::{Adapter, IntoResponse, Request, Service};
-use lambda_runtime::{Diagnostic, Runtime, layers::TracingLayer as RuntimeTracingLayer};
-use serverless_sdk::__private::HandlerMeta;
+use lambda_http::{Adapter, IntoResponse, Request, Response, Service, StreamAdapter};
+use lambda_runtime::{Runtime, layers::TracingLayer};
+use serverless_sdk::runtime::InvocationLayer;
 
-pub use serverless_sdk::*;
+pub use body::{ProxyResponse, SdkBody};
+/// Starts a span around the code that follows; see [`serverless_sdk::span`](fn@serverless_sdk::span).
+pub use serverless_sdk::spans::span;
+pub use serverless_sdk::{
+    Config, ContextExt, Error, ErrorType, FutureExt, HttpError, attributes, capture_exception,
+    capture_message, config, context, errors, export, init, integrations, runtime, set_endpoint,
+    set_endpoint_with_method, spans, tag_event, try_tag_event,
+};
+pub use service::{HttpInvocationLayer, HttpInvocationService, Streamed};
+pub use trigger::{PayloadErrorExt, REQUEST_ID_HEADER};
 
 /// Wraps a handler; see [`serverless_sdk::serverless_handler`]. Re-exported here so that
 /// crates depending on `serverless_sdk_http` alone can use it.
@@ -62,45 +75,56 @@ pub use serverless_sdk_macros::route_via_http as route;
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod body;
+mod service;
+mod trigger;
 
 /// Runs a `lambda_http` service under the real runtime loop, with the SDK set up at cold
 /// start, each request inside its own invocation (so any service, an axum `Router` or a
 /// plain `service_fn`, gets a root span, caught panics and proxy 500s), and each
 /// invocation's telemetry exported after its response is sent.
 ///
-/// A drop-in for `lambda_http::run` (the service must be `Clone`, as routers and
-/// `service_fn`s are).
+/// A drop-in for `lambda_http::run`: it accepts the same services, a handler borrowing
+/// state from `main` included.
 ///
 /// ```no_run
 /// use lambda_http::{service_fn, Body, Error, Request, Response};
 ///
+/// struct Db { greeting: String }
+///
 /// #[serverless_sdk_http::serverless_handler]
-/// async fn hello(_req: Request) -> Result<Response<Body>, Error> {
-///     Ok(Response::new(Body::from("hello")))
+/// async fn hello(_req: Request, db: &Db) -> Result<Response<Body>, Error> {
+///     Ok(Response::new(Body::from(db.greeting.clone())))
 /// }
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), Error> {
-///     serverless_sdk_http::run(service_fn(hello)).await
+///     let db = Db { greeting: "hello".into() };
+///     serverless_sdk_http::run(service_fn(|req| hello(req, &db))).await
 /// }
 /// ```
-pub async fn run<R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+///
+/// # Errors
+///
+/// What stops the runtime loop (the Runtime API going away).
+pub async fn run<'a, R, S, E>(handler: S) -> Result<(), Error>
 where
-    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    R: IntoResponse + Send + 'static,
-    E: Debug + Send + 'static,
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: Debug,
 {
     serverless_sdk::__private::ensure_init();
-    Runtime::new(Adapter::from(Instrumented::new(handler)))
-        .layer(RuntimeTracingLayer::new())
-        .layer(ExportLayer::new())
+    Runtime::new(Adapter::from(HttpInvocationService::new(handler)))
+        .layer(TracingLayer::new())
+        .layer(InvocationLayer::new())
         .run()
         .await
 }
 
 /// [`run`] for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` above 1, that
-/// many requests run at once in this process, each in its own invocation.
+/// many requests run at once in this process, each in its own invocation. The service must
+/// be `Clone + Send + 'static`, as `lambda_http::run_concurrent` asks.
 ///
 /// ```no_run
 /// use lambda_http::{service_fn, Body, Error, Request, Response};
@@ -115,7 +139,11 @@ where
 ///     serverless_sdk_http::run_concurrent(service_fn(hello)).await
 /// }
 /// ```
-pub async fn run_concurrent<R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+///
+/// # Errors
+///
+/// What stops the runtime loop.
+pub async fn run_concurrent<R, S, E>(handler: S) -> Result<(), Error>
 where
     S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -123,9 +151,9 @@ where
     E: Debug + Send + 'static,
 {
     serverless_sdk::__private::ensure_init();
-    Runtime::new(Adapter::from(Instrumented::new(handler)))
-        .layer(RuntimeTracingLayer::new())
-        .layer(ExportLayer::new())
+    Runtime::new(Adapter::from(HttpInvocationService::new(handler)))
+        .layer(TracingLayer::new())
+        .layer(InvocationLayer::new())
         .run_concurrent()
         .await
 }
@@ -133,7 +161,8 @@ where
 /// [`run`], after running the function's initialisation under the SDK's reporting: an
 /// error or panic in `init` reaches Lambda's init-error endpoint and telemetry (outcome
 /// `init_error`), and the returned error makes `main` exit non-zero. See
-/// [`serverless_sdk::run_with_init`].
+/// [`serverless_sdk::run_with_init`]; to lend what `init` built to the handler, use
+/// [`serverless_sdk::runtime::initialize`] and [`run`].
 ///
 /// ```no_run
 /// use lambda_http::{service_fn, Body, Error, Request, Response};
@@ -152,98 +181,91 @@ where
 ///     .await
 /// }
 /// ```
-pub async fn run_with_init<I, Fut, St, IE, M, R, S, E>(
+///
+/// # Errors
+///
+/// The initialisation's error, or what stops the runtime loop.
+pub async fn run_with_init<'a, I, Fut, St, IE, M, R, S, E>(
     init: I,
     make_handler: M,
-) -> Result<(), lambda_http::Error>
+) -> Result<(), Error>
 where
     I: FnOnce() -> Fut,
     Fut: Future<Output = Result<St, IE>>,
-    IE: Into<lambda_http::Error>,
+    IE: Into<Error>,
     M: FnOnce(St) -> S,
-    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    R: IntoResponse + Send + 'static,
-    E: Debug + Send + 'static,
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: Debug,
 {
-    let state = serverless_sdk::initialize(init()).await?;
+    let state = serverless_sdk::runtime::initialize(init()).await?;
     run(make_handler(state)).await
 }
 
-static SERVICE_META: HandlerMeta = HandlerMeta {
-    name: "handler",
-    module: module_path!(),
-    span_name: None,
-};
-
-/// A `lambda_http` service run inside an invocation: what [`run`] wraps every service in.
-/// A `#[serverless_handler]` function inside joins the invocation instead of opening a
-/// second one.
+/// Runs a `lambda_http` service whose responses stream (Lambda response streaming, Function
+/// URLs with `InvokeMode: RESPONSE_STREAM`), with the SDK set up: the same as
+/// `lambda_http::run_with_streaming_response`, plus an invocation per request that lasts
+/// until the last byte of the body. A failure before the first byte answers the proxy
+/// `500`; an `Err` or panic while the body streams is recorded on the invocation and the
+/// stream ends cleanly. The telemetry leaves after the stream completed.
 ///
-/// ```
+/// ```no_run
 /// use lambda_http::{service_fn, Body, Error, Request, Response};
 ///
-/// async fn plain(_req: Request) -> Result<Response<Body>, Error> {
-///     Ok(Response::new(Body::from("not annotated, still instrumented")))
+/// #[serverless_sdk_http::serverless_handler]
+/// async fn stream(_req: Request) -> Result<Response<Body>, Error> {
+///     Ok(Response::new(Body::from("streamed")))
 /// }
-/// let service = serverless_sdk_http::Instrumented::new(service_fn(plain));
-/// # let _ = service;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Error> {
+///     serverless_sdk_http::run_with_streaming_response(service_fn(stream)).await
+/// }
 /// ```
-#[derive(Clone, Debug)]
-pub struct Instrumented<S> {
-    inner: S,
-}
-
-impl<S> Instrumented<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
-        Self { inner }
-    }
-}
-
-impl<S, R, E> Service<Request> for Instrumented<S>
+///
+/// # Errors
+///
+/// What stops the runtime loop.
+pub async fn run_with_streaming_response<'a, S, B, E>(handler: S) -> Result<(), Error>
 where
-    S: Service<Request, Response = R, Error = E> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    R: IntoResponse + Send + 'static,
-    E: Debug + Send + 'static,
+    S: Service<Request, Response = Response<B>, Error = E>,
+    S::Future: Send + 'a,
+    E: Debug,
+    B: http_body::Body + Unpin + Send + 'static,
+    B::Data: Into<bytes::Bytes> + Send,
+    B::Error: Into<Error> + Send + Debug,
 {
-    type Response = ProxyResponse;
-    type Error = Diagnostic;
-    type Future = Pin<Box<dyn Future<Output = Result<ProxyResponse, Diagnostic>> + Send>>;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Diagnostic>> {
-        self.inner.poll_ready(cx).map_err(|e| Diagnostic {
-            error_type: "ServiceNotReady".to_owned(),
-            error_message: format!("{e:?}"),
-        })
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        // The ready service handles this request; a fresh clone takes its place.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(serverless_sdk::__private::handle::<
-            Request,
-            Result<R, E>,
-            _,
-            _,
-            _,
-        >(
-            request,
-            &SERVICE_META,
-            move |request| inner.call(request),
-            serverless_sdk::__private::classify_debug::<E>,
-        ))
-    }
+    serverless_sdk::__private::ensure_init();
+    Runtime::new(StreamAdapter::from(HttpInvocationService::streaming(
+        handler,
+    )))
+    .layer(TracingLayer::new())
+    .layer(InvocationLayer::new())
+    .run()
+    .await
 }
+
+// Names from before the modules, for existing callers.
+#[doc(hidden)]
+pub use serverless_sdk::{errors::reason_phrase, export::Exporter};
+
+/// Renamed [`HttpInvocationService`].
+#[doc(hidden)]
+#[deprecated(note = "renamed `serverless_sdk_http::HttpInvocationService`")]
+pub type Instrumented<S> = HttpInvocationService<S>;
 
 #[doc(hidden)]
 pub mod __private {
     pub use serverless_sdk::__private::*;
+
+    pub use crate::trigger::{Http as ViaFacade, HttpResponse};
+
+    /// What a handler annotated through this crate returns; see the core's `Output`.
+    pub type Output<Event, Return> = <Event as Trigger<
+        ViaFacade,
+        Result<<Return as HandlerResult>::Ok, <Return as HandlerResult>::Err>,
+    >>::Output;
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -1,8 +1,16 @@
-//! `#[serverless_handler]`: turns a handler into a call to `__private::handle`.
+//! `#[serverless_handler]`: turns a handler into one call to `__private::handle`.
+//!
+//! The handler keeps its shape: its visibility, generics, `where` clause and arguments stay
+//! as written, so it plugs into `service_fn(handler)`, `service_fn(|ev| handler(ev, &client))`
+//! or `service_fn(move |req| handler(req, state.clone()))` as before. Which argument is the
+//! event is found by [`find_event`]; every other argument is state, passed through.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens as _, quote, quote_spanned};
-use syn::{Attribute, FnArg, ItemFn, ReturnType, Type, spanned::Spanned as _};
+use syn::{
+    Attribute, FnArg, ItemFn, PatType, Path, ReturnType, Type, punctuated::Punctuated,
+    spanned::Spanned as _, token::Comma,
+};
 
 use crate::{
     args::{Facade, HandlerArgs, RouteArgs},
@@ -21,20 +29,188 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, facade: Facade) -> To
     };
     let args = match syn::parse2::<HandlerArgs>(args) {
         Ok(a) => a,
-        Err(e) => return emit_with_error(&func, e),
+        Err(e) => return emit_with_error(&strip_markers(&func), e),
     };
     match expand_handler(&func, args, facade) {
         Ok(tokens) => tokens,
-        Err(e) => emit_with_error(&func, e),
+        Err(e) => emit_with_error(&strip_markers(&func), e),
     }
 }
 
-/// Whether an attribute is `#[route(..)]` (however it is imported).
-pub(crate) fn is_route_attr(attr: &Attribute) -> bool {
-    attr.path()
+/// Whether an attribute is this crate's `#[route(..)]`: `route`, or a path to it through
+/// one of the facades (`serverless_sdk::route`) or the `crate = ".."` path. Another crate's
+/// `#[actix_web::route]` is not.
+pub(crate) fn is_route_attr(attr: &Attribute, krate: &Path) -> bool {
+    let path = attr.path();
+    let Some(last) = path.segments.last() else {
+        return false;
+    };
+    if last.ident != "route" {
+        return false;
+    }
+    if path.segments.len() == 1 {
+        return path.leading_colon.is_none();
+    }
+    let prefix: Vec<String> = path
         .segments
-        .last()
-        .is_some_and(|s| s.ident == "route")
+        .iter()
+        .take(path.segments.len() - 1)
+        .map(|s| s.ident.to_string())
+        .collect();
+    let ours: Vec<String> = krate.segments.iter().map(|s| s.ident.to_string()).collect();
+    prefix == ours
+        || (prefix.len() == 1
+            && matches!(prefix[0].as_str(), "serverless_sdk" | "serverless_sdk_http"))
+}
+
+/// The marker attributes a handler's arguments may carry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Event,
+    Context,
+}
+
+fn marker_of(attr: &Attribute) -> Option<Marker> {
+    let path = attr.path();
+    if path.is_ident("event") {
+        Some(Marker::Event)
+    } else if path.is_ident("context") {
+        Some(Marker::Context)
+    } else {
+        None
+    }
+}
+
+/// The function with the argument markers removed, as rustc must see it.
+fn strip_markers(func: &ItemFn) -> ItemFn {
+    let mut func = func.clone();
+    for arg in &mut func.sig.inputs {
+        if let FnArg::Typed(t) = arg {
+            t.attrs.retain(|a| marker_of(a).is_none());
+        }
+    }
+    func
+}
+
+/// The last segment of a type path: `LambdaEvent` for `lambda_runtime::LambdaEvent<T>`.
+fn type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+        Type::Group(g) => type_name(&g.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        _ => None,
+    }
+}
+
+/// Which of the arguments are the event and the Lambda context.
+struct Shape {
+    event: usize,
+    context: Option<usize>,
+}
+
+/// Finds the event and the context among the arguments:
+///
+/// 1. an argument marked `#[event]` (or `#[context]`) is the event (the context);
+/// 2. otherwise the argument whose type is written `LambdaEvent<T>` or `Request` is the
+///    event, and the one written `Context` the context;
+/// 3. with a context and no event yet, the event is the argument just before the context:
+///    the `(event: T, ctx: Context)` shape, state arguments after it;
+/// 4. a handler with a single argument takes it as its event.
+///
+/// Every other argument is state. Anything ambiguous is an error that says what to write.
+fn find_event(args: &[&PatType], all: &TokenStream, sig_span: Span) -> syn::Result<Shape> {
+    let marked = |marker: Marker| -> syn::Result<Option<usize>> {
+        let found: Vec<usize> = (0..args.len())
+            .filter(|&i| args[i].attrs.iter().any(|a| marker_of(a) == Some(marker)))
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            [_, second, ..] => Err(syn::Error::new_spanned(
+                args[*second],
+                format!(
+                    "`#[{}]` marks one argument of a handler",
+                    if marker == Marker::Event {
+                        "event"
+                    } else {
+                        "context"
+                    }
+                ),
+            )),
+        }
+    };
+    let named = |names: &[&str]| -> Vec<usize> {
+        (0..args.len())
+            .filter(|&i| type_name(&args[i].ty).is_some_and(|n| names.contains(&n.as_str())))
+            .collect()
+    };
+    let one_named = |names: &[&str], what: &str| -> syn::Result<Option<usize>> {
+        match named(names).as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            [_, second, ..] => Err(syn::Error::new_spanned(
+                args[*second],
+                format!("two arguments look like the {what}; mark the {what} with `#[{what}]`"),
+            )),
+        }
+    };
+
+    let mut event = marked(Marker::Event)?;
+    let mut context = marked(Marker::Context)?;
+    if event.is_none() {
+        event = one_named(&["LambdaEvent", "Request"], "event")?.filter(|e| Some(*e) != context);
+    }
+    if context.is_none() {
+        context = one_named(&["Context"], "context")?.filter(|c| Some(*c) != event);
+    }
+    match (event, context) {
+        (Some(e), Some(c)) => {
+            let carries_context =
+                type_name(&args[e].ty).is_some_and(|n| n == "LambdaEvent" || n == "Request");
+            if carries_context {
+                return Err(syn::Error::new_spanned(
+                    args[c],
+                    "this event already carries its Lambda context: use `event.context` (or `req.lambda_context()`) instead of a `Context` argument",
+                ));
+            }
+            if e + 1 != c {
+                return Err(syn::Error::new_spanned(
+                    args[c],
+                    "the context comes right after the event: `(event: T, ctx: Context, ..state)`",
+                ));
+            }
+            Ok(Shape {
+                event: e,
+                context: Some(c),
+            })
+        }
+        (Some(e), None) => Ok(Shape {
+            event: e,
+            context: None,
+        }),
+        (None, Some(0)) => Err(syn::Error::new_spanned(
+            args[0],
+            "the context comes after the event: `(event: T, ctx: Context)`",
+        )),
+        (None, Some(c)) => Ok(Shape {
+            event: c - 1,
+            context: Some(c),
+        }),
+        (None, None) => match args.len() {
+            0 => Err(syn::Error::new(
+                sig_span,
+                "a handler takes the event: `(event: LambdaEvent<T>)`, `(event: T, ctx: Context)` or `(req: Request)`, then any state it borrows",
+            )),
+            1 => Ok(Shape {
+                event: 0,
+                context: None,
+            }),
+            _ => Err(syn::Error::new_spanned(
+                all,
+                "cannot tell which argument is the event: write its type as `LambdaEvent<T>` or `Request`, put a `ctx: Context` right after it, or mark it with `#[event]`",
+            )),
+        },
+    }
 }
 
 fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Result<TokenStream> {
@@ -49,26 +225,26 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
     if let Some(c) = &sig.constness {
         errors.push(syn::Error::new(c.span, "a handler cannot be a `const fn`"));
     }
+    if let syn::Safety::Unsafe(u) = &sig.safety {
+        errors.push(syn::Error::new(
+            u.span,
+            "a handler cannot be an `unsafe fn`: the runtime calls it with nothing to uphold; keep `unsafe` blocks inside it",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new_spanned(
+            abi,
+            "a handler cannot have an `extern` ABI: the runtime calls it as a Rust `async fn`",
+        ));
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(v, "a handler cannot be variadic"));
+    }
     if let Some(r) = sig.receiver() {
         errors.push(syn::Error::new_spanned(
             r,
             "#[serverless_handler] goes on a free function, not a method; call the method from a free `async fn`",
         ));
-    }
-    let inputs: Vec<_> = sig.inputs.iter().collect();
-    if inputs.is_empty() || inputs.len() > 2 {
-        let message = format!(
-            "a handler takes the event: `(event: LambdaEvent<T>)`, `(event: T, ctx: Context)` or `(req: Request)`; this one takes {} argument{}",
-            inputs.len(),
-            if inputs.len() == 1 { "" } else { "s" }
-        );
-        errors.push(if inputs.is_empty() {
-            syn::Error::new(sig.paren_token.span.join(), message)
-        } else {
-            // Point at the arguments past the second.
-            let extra: TokenStream = inputs[2..].iter().map(|a| a.to_token_stream()).collect();
-            syn::Error::new_spanned(extra, message)
-        });
     }
     let ret_ty: Box<Type> = match &sig.output {
         ReturnType::Type(_, ty) => ty.clone(),
@@ -86,7 +262,26 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
             "#[serverless_handler] needs a nameable return type; replace `impl Trait` with the concrete type",
         ));
     }
+    let typed: Vec<&PatType> = sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let all_args = sig.inputs.to_token_stream();
+    let shape = match find_event(&typed, &all_args, sig.paren_token.span.join()) {
+        Ok(shape) => Some(shape),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     errors.finish()?;
+    let Some(shape) = shape else {
+        unreachable!("a missing shape was reported above")
+    };
 
     let krate = args.krate.unwrap_or_else(|| facade.default_path());
     let private = quote!(#krate::__private);
@@ -97,7 +292,7 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
     let mut attrs = Vec::new();
     let mut route_stmts = Vec::new();
     for attr in &func.attrs {
-        if is_route_attr(attr) {
+        if is_route_attr(attr, &krate) {
             let route: RouteArgs = attr.parse_args()?;
             let path = attr.path();
             route_stmts.push(quote! {
@@ -110,148 +305,90 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
         }
     }
 
-    let typed: Vec<&syn::PatType> = inputs
-        .iter()
-        .map(|arg| match arg {
-            FnArg::Typed(t) => Ok(t),
-            FnArg::Receiver(r) => Err(syn::Error::new(r.span(), "unexpected receiver")),
-        })
-        .collect::<syn::Result<_>>()?;
-    let event = quote_spanned!(Span::mixed_site()=> __sls_event);
-    // The event type the wrapped function takes, the statements that bind the user's
-    // arguments from it, and whether that type is plainly one the SDK supports.
-    let (input_ty, unpack, plainly_an_event): (TokenStream, TokenStream, bool) =
-        match typed.as_slice() {
-            [one] => {
-                let (pat, ty) = (&one.pat, &one.ty);
-                let named = |name: &str| match &**ty {
-                    Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == name),
-                    _ => false,
-                };
-                (
-                    quote!(#ty),
-                    quote!(let #pat: #ty = #event;),
-                    named("LambdaEvent") || named("Request"),
-                )
-            }
-            [event_arg, ctx_arg] => {
-                let (p0, t0) = (&event_arg.pat, &event_arg.ty);
-                let (p1, t1) = (&ctx_arg.pat, &ctx_arg.ty);
-                (
-                    quote!(#private::LambdaEvent<#t0>),
-                    quote!(let (#p0, #p1): (#t0, #t1) = (#event.payload, #event.context);),
-                    true,
-                )
-            }
-            _ => unreachable!("arity checked above"),
-        };
+    let event_var = quote_spanned!(Span::mixed_site()=> __sls_event);
+    let event_arg = typed[shape.event];
+    let (event_ty, unpack): (TokenStream, TokenStream) = match shape.context {
+        None => {
+            let (pat, ty) = (&event_arg.pat, &event_arg.ty);
+            (quote!(#ty), quote!(let #pat: #ty = #event_var;))
+        }
+        Some(c) => {
+            let ctx_arg = typed[c];
+            let (p0, t0) = (&event_arg.pat, &event_arg.ty);
+            let (p1, t1) = (&ctx_arg.pat, &ctx_arg.ty);
+            (
+                quote!(#private::LambdaEvent<#t0>),
+                quote!(let (#p0, #p1): (#t0, #t1) = (#event_var.payload, #event_var.context);),
+            )
+        }
+    };
+    let plainly_an_event = shape.context.is_some()
+        || type_name(&event_arg.ty).is_some_and(|n| n == "LambdaEvent" || n == "Request");
+
+    // The wrapped function's arguments: the event in its place (as `LambdaEvent<T>` for the
+    // `(event, ctx)` pair), every state argument as written.
+    let mut inputs: Punctuated<TokenStream, Comma> = Punctuated::new();
+    for (i, arg) in typed.iter().enumerate() {
+        if Some(i) == shape.context {
+            continue;
+        }
+        if i == shape.event {
+            inputs.push(quote!(#event_var: #event_ty));
+            continue;
+        }
+        let mut arg = (*arg).clone();
+        arg.attrs.retain(|a| marker_of(a).is_none());
+        inputs.push(arg.to_token_stream());
+    }
 
     let vis = &func.vis;
     let ident = &sig.ident;
-    let (impl_generics, _, where_clause) = sig.generics.split_for_impl();
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
     let stmts = &func.block.stmts;
     let fn_name = ident.to_string();
     let span_name = match &args.name {
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
     };
-    let err = quote_spanned!(Span::mixed_site()=> __sls_err);
     let meta = quote_spanned!(Span::mixed_site()=> __SLS_META);
+    let err = quote_spanned!(Span::mixed_site()=> __sls_err);
 
-    // A return type that is not a `Result`, or an argument that is not an event, must read
-    // as one error at the offending type. So the generated code names the result type
-    // through `HandlerResult` (`Trigger<String>` would also call a good event type
-    // unsupported), every generated type or call that needs `#ret_ty: HandlerResult` spans
-    // exactly the return type, and every one that needs `Trigger` spans exactly the
-    // argument type: rustc reports a failed bound once per span.
+    // Where rustc reports a type that does not fit: an event type the facade does not know
+    // at the argument, anything else (a return type that is not a `Result`) at the return
+    // type.
     let ret_tokens = ret_ty.to_token_stream();
     let (ret_lo, ret_hi) = (first_span(&ret_tokens), last_span(&ret_tokens));
-    let (in_lo, in_hi) = (first_span(&input_ty), last_span(&input_ty));
-    let via_result = |item: &str| {
-        let open = quote_spanned!(ret_lo=> <);
-        let item = syn::Ident::new(item, ret_hi);
-        quote!(#open #ret_ty as #private::HandlerResult>::#item)
+    let (in_lo, in_hi) = (first_span(&event_ty), last_span(&event_ty));
+    let (out_lo, out_hi) = if plainly_an_event {
+        (ret_lo, ret_hi)
+    } else {
+        (in_lo, in_hi)
     };
-    let (ok_ty, err_ty, into_result) = (
-        via_result("Ok"),
-        via_result("Err"),
-        via_result("into_result"),
-    );
-    let err_ref = {
-        let amp = quote_spanned!(ret_lo=> &);
-        quote!(#amp #err_ty)
-    };
-    // The signature's return type needs both bounds and rustc reports its failures on the
-    // whole type: span it at the return type when the argument is plainly an event.
     let output_ty = {
-        let (lo, hi) = if plainly_an_event {
-            (ret_lo, ret_hi)
-        } else {
-            (in_lo, in_hi)
-        };
-        let open = quote_spanned!(lo=> <);
-        let output = syn::Ident::new("Output", hi);
-        quote!(#open #input_ty as #private::Trigger<::core::result::Result<#ok_ty, #err_ty>>>::#output)
+        let path = respan_all(quote!(#private::Output), out_lo);
+        let open = quote_spanned!(out_lo=> <);
+        let close = quote_spanned!(out_hi=> >);
+        quote!(#path #open #event_ty, #ret_ty #close)
     };
-    let handle = {
-        let path = respan_first(quote!(#private::handle), in_lo);
-        let close = quote_spanned!(in_hi=> >);
-        let result_ty = quote_spanned!(in_lo=> ::core::result::Result<#ok_ty, #err_ty #close);
-        quote!(#path::<#input_ty, #result_ty, _, _, _ #close)
-    };
-    let event_arg = syn::Ident::new("__sls_event", Span::mixed_site().located_at(in_lo));
+    let handle = respan_all(quote!(#private::handle), in_lo);
+    let via = quote!(#private::ViaFacade);
+    // An error type the probes cannot read is reported at that type.
+    let at_error_type = error_type_span(&ret_ty).unwrap_or(ret_lo);
+    let classify = quote_spanned!(at_error_type=> #private::classify!(#via, #err));
     let await_at_input = quote_spanned!(in_lo=> .await);
-
-    let body = parenthesized(
-        ret_hi,
-        quote! {
-            #private::typed_future::<#ret_ty, _>(async move {
-                #unpack
-                #(#route_stmts)*
-                #(#stmts)*
-            }).await
-        },
-    );
-    // An error type the probes cannot print is reported at that type.
-    let at_error_type = Span::call_site().located_at(error_type_span(&ret_ty).unwrap_or(ret_lo));
-    let report = syn::Ident::new("__sls_report", at_error_type);
-    let text = syn::Ident::new("__sls_text", at_error_type);
-    let classify = quote! {
-        |#err: #err_ref| {
-            #[allow(unused_imports)]
-            use #private::{
-                ReportViaError as _, ReportViaBox as _, ReportViaDisplay as _,
-                ReportViaDebug as _, TextViaDisplay as _, TextViaDebug as _,
-                ErrorTypeViaTrait as _, ErrorTypeDefault as _, HttpViaTrait as _,
-                HttpViaBox as _, HttpDefault as _,
-            };
-            // Settles the error type before the probes: when the return type is not a
-            // `Result` (reported above), it becomes `{type error}` and the probes stay
-            // silent instead of adding "multiple applicable items" errors.
-            trait __SlsKnown { fn __sls_known(&self) {} }
-            impl<T: ?::core::marker::Sized> __SlsKnown for T {}
-            (*#err).__sls_known();
-            #private::ErrorInfo {
-                report: (&&&#private::Probe(#err)).#report(),
-                display: (&&#private::Probe(#err)).#text(),
-                error_type: (&&#private::Probe(#err)).__sls_error_type(),
-                http: (&&#private::Probe(#err)).__sls_http(),
-            }
-        }
+    let typed_body = {
+        let typed_future = respan_all(quote!(#private::typed_future), ret_hi);
+        quote!(#typed_future::<#ret_ty, _>(async move {
+            #unpack
+            #(#route_stmts)*
+            #(#stmts)*
+        }))
     };
-    let handle_args = parenthesized(
-        in_hi,
-        quote! {
-            #event_arg,
-            &#meta,
-            |#event: #input_ty| async move { #into_result #body },
-            #classify,
-        },
-    );
-    // `async fn` and the braces keep the user's spans, so the item is the user's code to
-    // rustc (`dead_code` and the other item lints still fire on it).
     let asyncness = &sig.asyncness;
     let fn_token = &sig.fn_token;
+    // The braces keep the user's spans, so the item is the user's code to rustc
+    // (`dead_code` and the other item lints still fire on it).
     let block = util::braced(
         &func.block,
         quote! {
@@ -260,13 +397,18 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
                 module: ::core::module_path!(),
                 span_name: #span_name,
             };
-            #handle #handle_args #await_at_input
+            #handle::<#via, _, _, _, _, _>(
+                #event_var,
+                &#meta,
+                move |#event_var: #event_ty| #typed_body,
+                |#err| #classify,
+            ) #await_at_input
         },
     );
 
     Ok(quote! {
         #(#attrs)*
-        #vis #asyncness #fn_token #ident #impl_generics (#event: #input_ty) -> #output_ty
+        #vis #asyncness #fn_token #ident #generics (#inputs) -> #output_ty
             #where_clause
         #block
     })
@@ -287,18 +429,15 @@ fn error_type_span(ret_ty: &Type) -> Option<Span> {
     }
 }
 
-/// `tokens` with its first token (both halves of a leading `::`) moved to `span`.
-fn respan_first(tokens: TokenStream, span: Span) -> TokenStream {
-    let mut tokens: Vec<_> = tokens.into_iter().collect();
-    let leading_colons = tokens
-        .iter()
-        .take(2)
-        .take_while(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ':'))
-        .count();
-    for t in tokens.iter_mut().take(leading_colons.max(1)) {
-        t.set_span(span);
-    }
-    tokens.into_iter().collect()
+/// `tokens`, every token moved to `span`: a path that reads as the user's code there.
+fn respan_all(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect()
 }
 
 /// The span of the first token of `tokens`.
@@ -317,11 +456,4 @@ fn last_span(tokens: &TokenStream) -> Span {
         Some(t) => t.span(),
         None => Span::call_site(),
     }
-}
-
-/// `(tokens)`, both parentheses at `span`: a call with these arguments ends at `span`.
-fn parenthesized(span: Span, tokens: TokenStream) -> Group {
-    let mut group = Group::new(Delimiter::Parenthesis, tokens);
-    group.set_span(span);
-    group
 }

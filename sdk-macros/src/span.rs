@@ -50,15 +50,7 @@ fn expand_span(func: &ItemFn, args: SpanArgs, facade: Facade) -> syn::Result<Tok
     let ret_var = quote_spanned!(Span::mixed_site()=> __sls_ret);
     let start =
         |kind: TokenStream| quote!(#private::#kind(#label, #fn_name, ::core::module_path!()));
-    let record = |target: TokenStream| {
-        quote! {
-            {
-                #[allow(unused_imports)]
-                use #private::{RecordViaError as _, RecordViaBox as _, RecordViaDisplay as _, RecordNothing as _};
-                (&&&&#private::Probe(&#ret_var)).__sls_record(#target);
-            }
-        }
-    };
+    let record = |target: TokenStream| quote!(#private::record_result!(&#ret_var, #target););
 
     let ret_ty: Option<&Type> = match &sig.output {
         ReturnType::Type(_, ty) => Some(ty),

@@ -78,7 +78,7 @@ static REQWEST: OnceLock<ClientWithMiddleware> = OnceLock::new();
 fn reqwest_client() -> &'static ClientWithMiddleware {
     REQWEST.get_or_init(|| {
         ClientBuilder::new(reqwest::Client::new())
-            .with(serverless_sdk::client::TracingMiddleware::new())
+            .with(serverless_sdk::client::HttpClientMiddleware::new())
             .build()
     })
 }

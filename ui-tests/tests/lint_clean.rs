@@ -101,7 +101,7 @@ async fn orders(event: Value, ctx: Context) -> Result<Value, Failure> {
     Ok(event)
 }
 
-#[serverless_handler]
+#[serverless_sdk_http::serverless_handler]
 async fn http(
     req: lambda_http::Request,
 ) -> Result<lambda_http::Response<String>, lambda_http::Error> {

@@ -1,5 +1,5 @@
 //! Outgoing calls as CLIENT spans: a handler that fetches exchange rates from an HTTP API
-//! (reqwest with `TracingMiddleware`) and stores a report in S3 (the AWS SDK for Rust with
+//! (reqwest with `HttpClientMiddleware`) and stores a report in S3 (the AWS SDK for Rust with
 //! `AwsSdkInterceptor`), each added in one line.
 //!
 //! `GET /reports/{id}` fetches `$RATES_API_URL/rates` and puts `reports/{id}.json` into the
@@ -29,7 +29,7 @@
 use std::sync::OnceLock;
 
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
-use serverless_sdk::client::{AwsSdkInterceptor, TracingMiddleware};
+use serverless_sdk::client::{AwsSdkInterceptor, HttpClientMiddleware};
 use serverless_sdk_http::{HttpError, route, serverless_handler};
 
 /// What the handler uses, built once at cold start.
@@ -68,7 +68,7 @@ async fn init() -> Result<Clients, Error> {
     let bucket = std::env::var("REPORTS_BUCKET").unwrap_or_else(|_| "reports".to_owned());
     // One line each: the SDK's middleware and interceptor.
     let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(TracingMiddleware::new())
+        .with(HttpClientMiddleware::new())
         .build();
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)

@@ -128,7 +128,7 @@ async fn check_inventory(items: u32) -> bool {
         return false;
     };
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(serverless_sdk::client::TracingMiddleware::new())
+        .with(serverless_sdk::client::HttpClientMiddleware::new())
         .build();
     match client
         .get(format!("{base}/stock?items={items}"))

@@ -44,7 +44,7 @@ use lambda_http::{
     http::header::CONTENT_TYPE,
 };
 use serde_json::{Value, json};
-use serverless_sdk_http::{HttpError, route, serverless_handler, set_endpoint};
+use serverless_sdk_http::{HttpError, PayloadErrorExt, route, serverless_handler, set_endpoint};
 
 #[derive(Debug, thiserror::Error)]
 enum RouterError {

@@ -43,7 +43,7 @@ use lambda_http::{
     http::header::CONTENT_TYPE,
 };
 use serde_json::Value;
-use serverless_sdk_http::{HttpError, serverless_handler};
+use serverless_sdk_http::{HttpError, PayloadErrorExt, serverless_handler};
 
 #[derive(Debug, thiserror::Error)]
 enum ThrowError {

@@ -24,14 +24,7 @@ async fn price(q: u64) -> Result<u64, E> {
             }),
         )
         .await;
-    {
-        #[allow(unused_imports)]
-        use ::serverless_sdk::__private::{
-            RecordViaError as _, RecordViaBox as _, RecordViaDisplay as _,
-            RecordNothing as _,
-        };
-        (&&&&::serverless_sdk::__private::Probe(&__sls_ret)).__sls_record(&__sls_span);
-    }
+    ::serverless_sdk::__private::record_result!(& __sls_ret, & __sls_span);
     __sls_span.close();
     __sls_ret
 }

@@ -14,14 +14,6 @@ fn checksum(d: &[u8]) -> u32 {
     );
     #[allow(clippy::redundant_closure_call)]
     let __sls_ret: u32 = (|| -> u32 { d.iter().map(|b| u32::from(*b)).sum() })();
-    {
-        #[allow(unused_imports)]
-        use ::serverless_sdk::__private::{
-            RecordViaError as _, RecordViaBox as _, RecordViaDisplay as _,
-            RecordNothing as _,
-        };
-        (&&&&::serverless_sdk::__private::Probe(&__sls_ret))
-            .__sls_record(__sls_span.handle());
-    }
+    ::serverless_sdk::__private::record_result!(& __sls_ret, __sls_span.handle());
     __sls_ret
 }

@@ -17,7 +17,7 @@ use super::{
 };
 
 /// A tower [`Layer`] that gives every request of the HTTP client it wraps a CLIENT span and
-/// trace headers; see the [module docs](crate::client).
+/// trace headers; see the [module docs](crate::integrations::client).
 ///
 /// Put it closest to the client (inside timeouts, retries or error boxing): the service it
 /// wraps must fail with a concrete error type (`S::Error: std::error::Error`), which is how
@@ -28,7 +28,7 @@ use super::{
 ///
 /// ```no_run
 /// use lambda_runtime::tower::{Layer, Service};
-/// use serverless_sdk::client::{HttpClientLayer, HttpClientService};
+/// use serverless_sdk::integrations::client::{HttpClientLayer, HttpClientService};
 ///
 /// // `client` is e.g. `Client::builder(TokioExecutor::new()).build_http()`.
 /// fn traced<C>(client: C) -> HttpClientService<C> {
@@ -52,7 +52,7 @@ pub struct HttpClientLayer {
     options: ClientOptions,
 }
 
-crate::client::client_options_builders!(HttpClientLayer);
+crate::integrations::client::client_options_builders!(HttpClientLayer);
 
 impl<S> Layer<S> for HttpClientLayer {
     type Service = HttpClientService<S>;
@@ -69,7 +69,7 @@ impl<S> Layer<S> for HttpClientLayer {
 ///
 /// ```
 /// use lambda_runtime::tower::{Layer, Service, service_fn};
-/// use serverless_sdk::client::{HttpClientLayer, HttpClientService};
+/// use serverless_sdk::integrations::client::{HttpClientLayer, HttpClientService};
 ///
 /// let client = service_fn(|_req: http::Request<()>| async {
 ///     Ok::<_, std::io::Error>(http::Response::new(()))
@@ -88,7 +88,7 @@ impl<S> HttpClientService<S> {
     ///
     /// ```
     /// use lambda_runtime::tower::Layer;
-    /// let traced = serverless_sdk::client::HttpClientLayer::new().layer(42);
+    /// let traced = serverless_sdk::integrations::client::HttpClientLayer::new().layer(42);
     /// assert_eq!(*traced.get_ref(), 42);
     /// ```
     pub fn get_ref(&self) -> &S {
@@ -99,7 +99,7 @@ impl<S> HttpClientService<S> {
     ///
     /// ```
     /// use lambda_runtime::tower::Layer;
-    /// let traced = serverless_sdk::client::HttpClientLayer::new().layer(42);
+    /// let traced = serverless_sdk::integrations::client::HttpClientLayer::new().layer(42);
     /// assert_eq!(traced.into_inner(), 42);
     /// ```
     pub fn into_inner(self) -> S {
@@ -144,7 +144,7 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// use lambda_runtime::tower::{Layer, Service, service_fn};
-    /// use serverless_sdk::client::{HttpClientLayer, ResponseFuture};
+    /// use serverless_sdk::integrations::client::{HttpClientLayer, ResponseFuture};
     ///
     /// # async fn demo() {
     /// let mut client = HttpClientLayer::new().layer(service_fn(|_req: http::Request<()>| async {

@@ -12,15 +12,15 @@ use super::{
 };
 
 /// A [`reqwest_middleware::Middleware`] that gives every request a CLIENT span and trace
-/// headers; see the [module docs](crate::client). Needs the `reqwest` feature.
+/// headers; see the [module docs](crate::integrations::client). Needs the `reqwest` feature.
 ///
 /// ```no_run
 /// use reqwest_middleware::ClientBuilder;
-/// use serverless_sdk::client::TracingMiddleware;
+/// use serverless_sdk::integrations::client::HttpClientMiddleware;
 ///
 /// # async fn demo() -> Result<(), reqwest_middleware::Error> {
 /// let client = ClientBuilder::new(reqwest::Client::new())
-///     .with(TracingMiddleware::new())
+///     .with(HttpClientMiddleware::new())
 ///     .build();
 /// // Inside an invocation: a CLIENT span "GET api.example.com", child of the current span.
 /// let response = client.get("https://api.example.com/orders?page=2").send().await?;
@@ -29,11 +29,11 @@ use super::{
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct TracingMiddleware {
+pub struct HttpClientMiddleware {
     options: ClientOptions,
 }
 
-crate::client::client_options_builders!(TracingMiddleware);
+crate::integrations::client::client_options_builders!(HttpClientMiddleware);
 
 fn target(url: &Url) -> Option<Target> {
     let host = url.host_str()?.to_ascii_lowercase();
@@ -86,7 +86,7 @@ fn error_type(error: &reqwest_middleware::Error) -> String {
 }
 
 #[async_trait::async_trait]
-impl Middleware for TracingMiddleware {
+impl Middleware for HttpClientMiddleware {
     async fn handle(
         &self,
         mut req: Request,

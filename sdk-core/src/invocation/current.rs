@@ -14,7 +14,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use crate::scope::Invocation;
+use super::Invocation;
 
 /// Where new spans, tags and captured errors go: an invocation and one of its spans.
 #[derive(Clone)]
@@ -57,6 +57,21 @@ pub(crate) fn with<R>(f: impl FnOnce(Option<&Current>) -> R) -> R {
 /// A clone of this thread's current span.
 pub(crate) fn get() -> Option<Current> {
     with(|c| c.cloned())
+}
+
+/// Runs `f` with `current` as this thread's current span, then puts back what was there
+/// before, also when `f` unwinds.
+pub(crate) fn scoped<R>(current: Option<Current>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Option<Current>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(previous) = self.0.take() {
+                drop(replace(previous));
+            }
+        }
+    }
+    let _restore = Restore(Some(replace(current)));
+    f()
 }
 
 /// Restores the previous current span when dropped, also when a poll unwinds.

@@ -1,11 +1,15 @@
-//! Masking secrets before anything reaches telemetry: values under sensitive keys in free
-//! text (`password=…`, `"token": "…"`, `Authorization: Bearer …`) and in JSON objects.
+//! Masking secrets and cutting values before anything reaches telemetry: the one place
+//! every captured message, tag, custom JSON and attribute passes through. Values under
+//! sensitive keys are masked in free text (`password=…`, `"token": "…"`,
+//! `Authorization: Bearer …`) and in JSON objects; values are cut to the size limits.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::config;
+use crate::config::Settings;
+
+pub(crate) use crate::invocation::source::strip_query;
 
 /// What a masked value is replaced with.
 pub const MASK: &str = "[REDACTED]";
@@ -18,19 +22,18 @@ fn is_sensitive_key(key: &str, keys: &[String]) -> bool {
 /// The value to record under `name`: masked whole when the name itself is sensitive,
 /// otherwise with secrets in its text masked; then cut to the size limit. Returns whether
 /// it was cut.
-pub(crate) fn clean_named_value(name: &str, value: &str) -> (String, bool) {
-    let settings = config::settings();
+pub(crate) fn clean_named_value(name: &str, value: &str, settings: &Settings) -> (String, bool) {
     let value = if is_sensitive_key(name, &settings.redact_keys) {
         MASK.to_owned()
     } else {
         redact_text_with(value, &settings.redact_keys).into_owned()
     };
-    crate::report::truncate(value, settings.limits.max_value_bytes)
+    truncate(value, settings.limits.max_value_bytes)
 }
 
 /// Masks the values of sensitive keys in a JSON value, recursively.
-pub(crate) fn redact_json(value: &mut Value) {
-    redact_json_with(value, &config::settings().redact_keys);
+pub(crate) fn redact_json(value: &mut Value, settings: &Settings) {
+    redact_json_with(value, &settings.redact_keys);
 }
 
 fn redact_json_with(value: &mut Value, keys: &[String]) {
@@ -55,8 +58,33 @@ fn redact_json_with(value: &mut Value, keys: &[String]) {
 }
 
 /// Masks values that follow sensitive keys in free text.
-pub(crate) fn redact_text(text: &str) -> Cow<'_, str> {
-    redact_text_with(text, &config::settings().redact_keys)
+pub(crate) fn redact_text<'a>(text: &'a str, settings: &Settings) -> Cow<'a, str> {
+    redact_text_with(text, &settings.redact_keys)
+}
+
+/// A message as telemetry records it: secrets masked, trailing white space trimmed, cut to
+/// the value limit.
+pub(crate) fn clean_text(text: &str, settings: &Settings) -> String {
+    truncate(
+        redact_text(text.trim_end(), settings).into_owned(),
+        settings.limits.max_value_bytes,
+    )
+    .0
+}
+
+/// Cuts a string to at most `max` bytes on a char boundary, marking the cut. Returns
+/// whether it was cut.
+pub(crate) fn truncate(mut s: String, max: usize) -> (String, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push_str("...");
+    (s, true)
 }
 
 fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
@@ -143,19 +171,13 @@ fn value_after_key(bytes: &[u8], mut i: usize) -> Option<(usize, usize)> {
     (i > start).then_some((start, i))
 }
 
-/// Removes the query string and fragment of a URL or path.
-pub(crate) fn strip_query(url: &str) -> &str {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    &url[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn keys() -> Vec<String> {
-        config::DEFAULT_REDACT_KEYS
+        crate::config::DEFAULT_REDACT_KEYS
             .iter()
             .map(|k| (*k).to_owned())
             .collect()
@@ -205,12 +227,5 @@ mod tests {
                 "note": "secret=[REDACTED]"
             })
         );
-    }
-
-    #[test]
-    fn strips_query_strings() {
-        assert_eq!(strip_query("/a/b?x=1#f"), "/a/b");
-        assert_eq!(strip_query("https://h/p#frag"), "https://h/p");
-        assert_eq!(strip_query("/plain"), "/plain");
     }
 }

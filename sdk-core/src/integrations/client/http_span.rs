@@ -7,7 +7,10 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::KeyValue;
 
 use super::ClientOptions;
-use crate::{redact, span::ClientSpan};
+use crate::{
+    config::Settings,
+    record::{redact, span::ClientSpan},
+};
 
 pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 pub(crate) const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
@@ -68,7 +71,7 @@ impl HttpCall {
         if !span.is_recording() {
             return None;
         }
-        let url_full = redact_path(&target.url_full);
+        let url_full = redact_path(&target.url_full, span.settings());
         span.set_attribute(KeyValue::new("http.request.method", method.to_owned()));
         span.set_attribute(KeyValue::new(
             "server.address",
@@ -125,14 +128,14 @@ impl HttpCall {
 
 /// Masks `key=value` secrets in the path of a URL (`/reset/token=…`); the scheme, host and
 /// port are left alone (`http://token-service:8080` is not a secret).
-fn redact_path(url: &str) -> String {
+fn redact_path(url: &str, settings: &Settings) -> String {
     let path_start = url
         .find("://")
         .map(|i| i + 3)
         .and_then(|authority| url[authority..].find('/').map(|p| authority + p))
         .unwrap_or(url.len());
     let (origin, path) = url.split_at(path_start);
-    match redact::redact_text(path) {
+    match redact::redact_text(path, settings) {
         Cow::Borrowed(_) => url.to_owned(),
         Cow::Owned(masked) => format!("{origin}{masked}"),
     }
@@ -179,15 +182,21 @@ mod tests {
     #[test]
     fn only_paths_are_redacted() {
         assert_eq!(
-            redact_path("http://token-service:8080/verify"),
+            redact_path("http://token-service:8080/verify", &Settings::default()),
             "http://token-service:8080/verify"
         );
         assert_eq!(
-            redact_path("https://api.example.com/reset/token=abc123/next"),
-            format!("https://api.example.com/reset/token={}", crate::MASK)
+            redact_path(
+                "https://api.example.com/reset/token=abc123/next",
+                &Settings::default()
+            ),
+            format!(
+                "https://api.example.com/reset/token={}",
+                crate::record::redact::MASK
+            )
         );
         assert_eq!(
-            redact_path("http://secret-host:81"),
+            redact_path("http://secret-host:81", &Settings::default()),
             "http://secret-host:81"
         );
     }

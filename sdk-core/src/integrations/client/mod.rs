@@ -4,7 +4,7 @@
 //! | integration | for | cargo feature | dependencies it adds |
 //! |---|---|---|---|
 //! | [`HttpClientLayer`] | any tower `Service<http::Request<B>>`: `hyper_util`'s client, tower stacks | none | none (tower comes with `lambda_runtime`) |
-//! | `TracingMiddleware` | `reqwest` through `reqwest-middleware` | `reqwest` | `reqwest` (no default features), `reqwest-middleware`, `async-trait` |
+//! | `HttpClientMiddleware` | `reqwest` through `reqwest-middleware` | `reqwest` | `reqwest` (no default features), `reqwest-middleware`, `async-trait` |
 //! | `AwsSdkInterceptor` | AWS SDK for Rust clients (`aws-sdk-*`) | `aws-sdk` | `aws-smithy-runtime-api`, `aws-smithy-types`, `aws-types`: crates every AWS SDK client already uses |
 //!
 //! An HTTP request becomes a span named `"{METHOD} {host}"` with `http.request.method`,
@@ -35,7 +35,7 @@
 //!
 //! ```
 //! use lambda_runtime::tower::Layer;
-//! use serverless_sdk::client::{ClientOptions, HttpClientLayer};
+//! use serverless_sdk::integrations::client::{ClientOptions, HttpClientLayer};
 //!
 //! # #[derive(Clone)] struct MyClient;
 //! let options = ClientOptions::from_env()
@@ -46,7 +46,7 @@
 //! ```
 
 /// The constructors and option setters shared by [`HttpClientLayer`] and
-/// [`TracingMiddleware`]: both are a set of [`ClientOptions`].
+/// [`HttpClientMiddleware`]: both are a set of [`ClientOptions`].
 macro_rules! client_options_builders {
     ($ty:ident) => {
         impl Default for $ty {
@@ -59,26 +59,26 @@ macro_rules! client_options_builders {
             /// Configured from the environment ([`ClientOptions::from_env`]).
             ///
             /// ```
-            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new();")]
+            #[doc = concat!("let x = serverless_sdk::integrations::client::", stringify!($ty), "::new();")]
             /// # let _ = x;
             /// ```
             #[must_use]
             pub fn new() -> Self {
-                Self::with_options(crate::client::ClientOptions::from_env())
+                Self::with_options(crate::integrations::client::ClientOptions::from_env())
             }
 
             /// With explicit options.
             ///
             /// ```
-            /// use serverless_sdk::client::ClientOptions;
+            /// use serverless_sdk::integrations::client::ClientOptions;
             ///
-            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::with_options(")]
+            #[doc = concat!("let x = serverless_sdk::integrations::client::", stringify!($ty), "::with_options(")]
             ///     ClientOptions::default().ignore_hosts(["169.254.169.254"]).propagate_xray(true),
             /// );
             /// assert!(x.options().propagates_xray());
             /// ```
             #[must_use]
-            pub fn with_options(options: crate::client::ClientOptions) -> Self {
+            pub fn with_options(options: crate::integrations::client::ClientOptions) -> Self {
                 Self { options }
             }
 
@@ -86,7 +86,7 @@ macro_rules! client_options_builders {
             /// ([`ClientOptions::ignore_hosts`]).
             ///
             /// ```
-            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new().ignore_hosts([\"localhost\"]);")]
+            #[doc = concat!("let x = serverless_sdk::integrations::client::", stringify!($ty), "::new().ignore_hosts([\"localhost\"]);")]
             /// assert!(!x.options().traces("localhost", 80));
             /// ```
             #[must_use]
@@ -102,7 +102,7 @@ macro_rules! client_options_builders {
             /// Traces only these hosts ([`ClientOptions::capture_hosts`]).
             ///
             /// ```
-            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new().capture_hosts([\"*.example.com\"]);")]
+            #[doc = concat!("let x = serverless_sdk::integrations::client::", stringify!($ty), "::new().capture_hosts([\"*.example.com\"]);")]
             /// assert!(x.options().traces("api.example.com", 443));
             /// assert!(!x.options().traces("example.org", 443));
             /// ```
@@ -119,7 +119,7 @@ macro_rules! client_options_builders {
             /// Also sends `X-Amzn-Trace-Id` ([`ClientOptions::propagate_xray`]).
             ///
             /// ```
-            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::new().propagate_xray(true);")]
+            #[doc = concat!("let x = serverless_sdk::integrations::client::", stringify!($ty), "::new().propagate_xray(true);")]
             /// assert!(x.options().propagates_xray());
             /// ```
             #[must_use]
@@ -131,11 +131,11 @@ macro_rules! client_options_builders {
             /// The options in use.
             ///
             /// ```
-            #[doc = concat!("let x = serverless_sdk::client::", stringify!($ty), "::with_options(Default::default());")]
+            #[doc = concat!("let x = serverless_sdk::integrations::client::", stringify!($ty), "::with_options(Default::default());")]
             /// assert!(x.options().traces("example.com", 443));
             /// ```
             #[must_use]
-            pub fn options(&self) -> &crate::client::ClientOptions {
+            pub fn options(&self) -> &crate::integrations::client::ClientOptions {
                 &self.options
             }
         }
@@ -155,19 +155,25 @@ mod middleware;
 pub use aws::AwsSdkInterceptor;
 pub use layer::{HttpClientLayer, HttpClientService, ResponseFuture};
 #[cfg(feature = "reqwest")]
-pub use middleware::TracingMiddleware;
+pub use middleware::HttpClientMiddleware;
+
+/// Renamed [`HttpClientMiddleware`].
+#[cfg(feature = "reqwest")]
+#[doc(hidden)]
+#[deprecated(note = "renamed `HttpClientMiddleware`")]
+pub type TracingMiddleware = HttpClientMiddleware;
 
 use std::{env, fmt};
 
 /// Which hosts get CLIENT spans and how trace context is propagated; shared by the HTTP
-/// integrations ([`HttpClientLayer`], `TracingMiddleware`). The AWS SDK interceptor reads
+/// integrations ([`HttpClientLayer`], `HttpClientMiddleware`). The AWS SDK interceptor reads
 /// only [`propagate_xray`](Self::propagate_xray).
 ///
 /// A host is traced unless it matches an ignored entry, and, when a capture list is set,
 /// only if it matches one of its entries.
 ///
 /// ```
-/// use serverless_sdk::client::ClientOptions;
+/// use serverless_sdk::integrations::client::ClientOptions;
 ///
 /// let options = ClientOptions::default()
 ///     .ignore_hosts(["*.internal.example.com", "localhost:9000"])
@@ -201,7 +207,7 @@ impl ClientOptions {
     /// traced, W3C propagation only.
     ///
     /// ```
-    /// let options = serverless_sdk::client::ClientOptions::from_env();
+    /// let options = serverless_sdk::integrations::client::ClientOptions::from_env();
     /// # let _ = options;
     /// ```
     #[must_use]
@@ -223,7 +229,7 @@ impl ClientOptions {
     /// Adds hosts that get no span and no trace headers.
     ///
     /// ```
-    /// let options = serverless_sdk::client::ClientOptions::default().ignore_hosts(["localhost"]);
+    /// let options = serverless_sdk::integrations::client::ClientOptions::default().ignore_hosts(["localhost"]);
     /// assert!(!options.traces("localhost", 80));
     /// ```
     #[must_use]
@@ -244,7 +250,7 @@ impl ClientOptions {
     /// are traced (ignored hosts stay ignored).
     ///
     /// ```
-    /// let options = serverless_sdk::client::ClientOptions::default().capture_hosts(["*.example.com"]);
+    /// let options = serverless_sdk::integrations::client::ClientOptions::default().capture_hosts(["*.example.com"]);
     /// assert!(options.traces("api.example.com", 443));
     /// assert!(!options.traces("example.org", 443));
     /// ```
@@ -268,7 +274,7 @@ impl ClientOptions {
     /// to W3C `traceparent`.
     ///
     /// ```
-    /// let options = serverless_sdk::client::ClientOptions::default().propagate_xray(true);
+    /// let options = serverless_sdk::integrations::client::ClientOptions::default().propagate_xray(true);
     /// assert!(options.propagates_xray());
     /// ```
     #[must_use]
@@ -280,7 +286,7 @@ impl ClientOptions {
     /// Whether calls carry `X-Amzn-Trace-Id`.
     ///
     /// ```
-    /// assert!(!serverless_sdk::client::ClientOptions::default().propagates_xray());
+    /// assert!(!serverless_sdk::integrations::client::ClientOptions::default().propagates_xray());
     /// ```
     #[must_use]
     pub fn propagates_xray(&self) -> bool {
@@ -291,7 +297,7 @@ impl ClientOptions {
     /// case-insensitively; IPv6 addresses may be given with or without brackets.
     ///
     /// ```
-    /// let options = serverless_sdk::client::ClientOptions::default().ignore_hosts(["[::1]"]);
+    /// let options = serverless_sdk::integrations::client::ClientOptions::default().ignore_hosts(["[::1]"]);
     /// assert!(!options.traces("::1", 8080));
     /// assert!(options.traces("127.0.0.1", 8080));
     /// ```

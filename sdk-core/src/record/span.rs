@@ -11,11 +11,13 @@ use std::{
 
 use opentelemetry::{KeyValue, trace::SpanKind, trace::Status};
 
-use crate::{
-    api::Capture,
-    attributes as attr, config,
-    current::{self, Current, WithCurrent},
+use super::{
+    capture::Capture,
     report::{ErrorReport, Site},
+};
+use crate::{
+    attributes as attr,
+    invocation::current::{self, Current, WithCurrent},
 };
 
 /// A started span that is not (or no longer) the current one. Ends when dropped.
@@ -66,8 +68,8 @@ impl SpanHandle {
     /// invocation's outcome is unchanged.
     pub(crate) fn record_report(&self, report: &ErrorReport, handled: bool) {
         if let Some(c) = &self.cur {
-            let event = report.to_event(handled);
-            let max_events = config::limits().max_events_per_span;
+            let event = report.to_event(handled, c.inv.settings);
+            let max_events = c.inv.settings.limits.max_events_per_span;
             c.inv.with_span(c.span, |span| {
                 if span.events.len() < max_events {
                     span.events.push(event);
@@ -184,15 +186,23 @@ impl SpanGuard {
     /// ```
     /// let span = serverless_sdk::span("parse");
     /// if let Err(e) = "x".parse::<u8>() {
-    ///     span.record_error(&e);
+    ///     span.record_exception(&e);
     /// }
     /// ```
     #[track_caller]
-    pub fn record_error<E: Capture + ?Sized>(&self, error: &E) {
+    pub fn record_exception<E: Capture + ?Sized>(&self, error: &E) {
         if self.handle.is_recording() {
             let report = error.report(Some(Site::from(std::panic::Location::caller())));
             self.handle.record_report(&report, true);
         }
+    }
+
+    /// Renamed [`SpanGuard::record_exception`].
+    #[doc(hidden)]
+    #[deprecated(note = "renamed `record_exception`")]
+    #[track_caller]
+    pub fn record_error<E: Capture + ?Sized>(&self, error: &E) {
+        self.record_exception(error);
     }
 
     /// Sets an attribute on this span.
@@ -212,10 +222,11 @@ impl SpanGuard {
     }
 
     /// Makes the guard restore `prev` instead of the span that was current when it entered.
-    pub(crate) fn set_prev(&mut self, prev: Option<Current>) {
+    pub(crate) fn restoring(mut self, prev: Option<Current>) -> Self {
         if self.prev.is_some() {
             self.prev = Some(prev);
         }
+        self
     }
 
     #[doc(hidden)]
@@ -318,6 +329,15 @@ impl ClientSpan {
         self.handle.is_recording()
     }
 
+    /// The settings of the span's invocation (the defaults when it records nothing).
+    pub(crate) fn settings(&self) -> &'static crate::config::Settings {
+        static DEFAULTS: std::sync::OnceLock<crate::config::Settings> = std::sync::OnceLock::new();
+        match &self.handle.cur {
+            Some(c) => c.inv.settings,
+            None => DEFAULTS.get_or_init(crate::config::Settings::default),
+        }
+    }
+
     pub(crate) fn set_attribute(&self, kv: KeyValue) {
         self.handle.set_attribute(kv);
     }
@@ -338,7 +358,7 @@ impl ClientSpan {
     pub(crate) fn traceparent(&self) -> Option<String> {
         let c = self.handle.cur.as_ref()?;
         let span_id = c.inv.span_id(c.span)?;
-        Some(crate::trace_context::w3c_header(
+        Some(crate::invocation::trace_context::w3c_header(
             c.inv.trace_id,
             span_id,
             c.inv.sampled,
@@ -349,7 +369,7 @@ impl ClientSpan {
     pub(crate) fn xray_header(&self) -> Option<String> {
         let c = self.handle.cur.as_ref()?;
         let span_id = c.inv.span_id(c.span)?;
-        Some(crate::trace_context::xray_header(
+        Some(crate::invocation::trace_context::xray_header(
             c.inv.trace_id,
             span_id,
             c.inv.sampled,

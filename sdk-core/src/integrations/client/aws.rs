@@ -19,10 +19,10 @@ use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde::Deserialize;
 
 use super::{AwsSdkRequest, ClientOptions, http_span::transport_error_kind};
-use crate::span::ClientSpan;
+use crate::record::span::ClientSpan;
 
 /// An AWS SDK for Rust interceptor that turns every operation into a CLIENT span named
-/// `"{Service}.{Operation}"`; see the [module docs](crate::client). Needs the `aws-sdk`
+/// `"{Service}.{Operation}"`; see the [module docs](crate::integrations::client). Needs the `aws-sdk`
 /// feature.
 ///
 /// Add it to a client's configuration, once per client:
@@ -31,7 +31,7 @@ use crate::span::ClientSpan;
 /// let sdk_config = aws_config::load_from_env().await;
 /// let s3 = aws_sdk_s3::Client::from_conf(
 ///     aws_sdk_s3::config::Builder::from(&sdk_config)
-///         .interceptor(serverless_sdk::client::AwsSdkInterceptor::new())
+///         .interceptor(serverless_sdk::integrations::client::AwsSdkInterceptor::new())
 ///         .build(),
 /// );
 /// s3.get_object().bucket("invoices").key("2024/07.pdf").send().await?; // span "S3.GetObject"
@@ -45,7 +45,7 @@ use crate::span::ClientSpan;
 ///     interceptors::{Intercept, SharedInterceptor},
 ///     runtime_components::RuntimeComponentsBuilder,
 /// };
-/// use serverless_sdk::client::AwsSdkInterceptor;
+/// use serverless_sdk::integrations::client::AwsSdkInterceptor;
 ///
 /// let interceptor = AwsSdkInterceptor::new().propagate_xray(true);
 /// assert_eq!(interceptor.name(), "serverless_sdk::AwsSdkInterceptor");
@@ -87,7 +87,7 @@ impl AwsSdkInterceptor {
     /// `SERVERLESS_SDK_PROPAGATE_XRAY` is `true`.
     ///
     /// ```
-    /// let interceptor = serverless_sdk::client::AwsSdkInterceptor::new();
+    /// let interceptor = serverless_sdk::integrations::client::AwsSdkInterceptor::new();
     /// # let _ = interceptor;
     /// ```
     #[must_use]
@@ -101,7 +101,7 @@ impl AwsSdkInterceptor {
     /// parent, in place of the one the SDK derives from `_X_AMZN_TRACE_ID`.
     ///
     /// ```
-    /// let interceptor = serverless_sdk::client::AwsSdkInterceptor::new().propagate_xray(true);
+    /// let interceptor = serverless_sdk::integrations::client::AwsSdkInterceptor::new().propagate_xray(true);
     /// # let _ = interceptor;
     /// ```
     #[must_use]
@@ -144,7 +144,7 @@ impl OperationSpan {
     /// is made later. `None` outside an invocation.
     fn of(cfg: &mut ConfigBag) -> Option<&mut Self> {
         if cfg.load::<Self>().is_none() {
-            if !crate::in_invocation() {
+            if !crate::record::capture::in_invocation() {
                 return None;
             }
             let metadata = cfg.load::<Metadata>()?;

@@ -60,7 +60,7 @@ pub trait HttpError {
 /// The standard reason phrase of a status code.
 ///
 /// ```
-/// assert_eq!(serverless_sdk::reason_phrase(404), "Not Found");
+/// assert_eq!(serverless_sdk::errors::reason_phrase(404), "Not Found");
 /// ```
 #[must_use]
 pub fn reason_phrase(status: u16) -> &'static str {

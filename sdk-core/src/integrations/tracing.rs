@@ -21,12 +21,17 @@ use tracing_subscriber::{
 };
 
 use crate::{
-    api::{push_event, record_exception},
-    attributes as attr, config,
-    current::{self, Current},
-    redact,
-    report::{ErrorReport, truncate},
-    scope::Outcome,
+    attributes as attr,
+    config::Settings,
+    invocation::{
+        Outcome,
+        current::{self, Current},
+    },
+    record::{
+        capture::{push_event, record_exception},
+        redact,
+        report::ErrorReport,
+    },
 };
 
 /// A `tracing` layer that joins `tracing` to the invocation: inside an invocation,
@@ -43,7 +48,7 @@ use crate::{
 /// ```
 /// use tracing_subscriber::prelude::*;
 ///
-/// let subscriber = tracing_subscriber::registry().with(serverless_sdk::TracingLayer::new());
+/// let subscriber = tracing_subscriber::registry().with(serverless_sdk::integrations::tracing::ServerlessTracingLayer::new());
 /// # let _ = subscriber;
 /// ```
 ///
@@ -51,9 +56,9 @@ use crate::{
 /// hyper, reqwest, tower, h2, rustls, lambda_runtime) are left out by default: their spans
 /// would repeat the SDK's own CLIENT spans many times over, and their chatter would push the
 /// application's breadcrumbs out of the ring. Their WARN and ERROR events still count.
-/// [`TracingLayer::with_library_internals`] records them too.
+/// [`ServerlessTracingLayer::with_library_internals`] records them too.
 #[derive(Clone, Debug)]
-pub struct TracingLayer {
+pub struct ServerlessTracingLayer {
     capture_error_events: bool,
     library_internals: bool,
 }
@@ -78,19 +83,23 @@ const LIBRARY_TARGETS: &[&str] = &[
     "opentelemetry",
 ];
 
+/// Targets whose events restate a failure the SDK records itself: `lambda_runtime` logs
+/// every `Err` and panic of the handler.
+const RESTATING_TARGETS: &[&str] = &["lambda_runtime::layers::panic"];
+
 fn is_library_target(target: &str) -> bool {
     LIBRARY_TARGETS
         .iter()
         .any(|prefix| target.starts_with(prefix))
 }
 
-impl Default for TracingLayer {
+impl Default for ServerlessTracingLayer {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl TracingLayer {
+impl ServerlessTracingLayer {
     /// A layer with the defaults: ERROR events with an `error` field are captured.
     #[must_use]
     pub fn new() -> Self {
@@ -124,22 +133,32 @@ struct SdkSpan {
     entered: Vec<Option<Current>>,
 }
 
-/// Collects a span's or event's fields as attributes, and its message and `error` field.
-#[derive(Default)]
+/// Collects a span's or event's fields as attributes (masked and cut), and its message and
+/// `error` field.
 struct Fields {
+    settings: &'static Settings,
     attributes: Vec<KeyValue>,
     message: Option<String>,
     error: Option<ErrorReport>,
 }
 
 impl Fields {
+    fn new(settings: &'static Settings) -> Self {
+        Self {
+            settings,
+            attributes: Vec::new(),
+            message: None,
+            error: None,
+        }
+    }
+
     fn push(&mut self, field: &Field, value: String) {
         let name = field.name();
         if name == "message" {
             self.message = Some(value);
             return;
         }
-        let (value, _) = redact::clean_named_value(name, &value);
+        let (value, _) = redact::clean_named_value(name, &value, self.settings);
         self.attributes.push(KeyValue::new(name.to_owned(), value));
     }
 }
@@ -186,7 +205,7 @@ impl tracing::field::Visit for Fields {
     }
 }
 
-impl<S> Layer<S> for TracingLayer
+impl<S> Layer<S> for ServerlessTracingLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -218,7 +237,7 @@ where
         ) else {
             return;
         };
-        let mut fields = Fields::default();
+        let mut fields = Fields::new(parent.inv.settings);
         attrs.record(&mut fields);
         let current = Current {
             inv: parent.inv.clone(),
@@ -243,7 +262,7 @@ where
         let Some(sdk) = extensions.get::<SdkSpan>() else {
             return;
         };
-        let mut fields = Fields::default();
+        let mut fields = Fields::new(sdk.current.inv.settings);
         values.record(&mut fields);
         sdk.current
             .inv
@@ -294,14 +313,13 @@ where
         {
             return;
         }
-        let mut fields = Fields::default();
+        if RESTATING_TARGETS.contains(&meta.target()) {
+            return;
+        }
+        let mut fields = Fields::new(target.inv.settings);
         event.record(&mut fields);
         let message = fields.message.take().unwrap_or_default();
-        let message = truncate(
-            redact::redact_text(&message).into_owned(),
-            config::limits().max_value_bytes,
-        )
-        .0;
+        let message = redact::clean_text(&message, target.inv.settings);
         let level = *meta.level();
         if level <= Level::WARN {
             if level == Level::ERROR && self.capture_error_events {
@@ -343,7 +361,7 @@ where
 ///
 /// ```
 /// let subscriber = tracing_subscriber::fmt()
-///     .event_format(serverless_sdk::LambdaLogFormat::json())
+///     .event_format(serverless_sdk::integrations::tracing::LambdaLogFormat::json())
 ///     .finish();
 /// # let _ = subscriber;
 /// ```
@@ -481,16 +499,16 @@ fn level_from_env() -> tracing::level_filters::LevelFilter {
     }
 }
 
-/// Installs a `tracing` subscriber with [`TracingLayer`] and logs in [`LambdaLogFormat`]
+/// Installs a `tracing` subscriber with [`ServerlessTracingLayer`] and logs in [`LambdaLogFormat`]
 /// (per `AWS_LAMBDA_LOG_FORMAT`, filtered by `AWS_LAMBDA_LOG_LEVEL`) on stderr, unless the
 /// program has installed a subscriber already. Returns whether it installed one. [`run`](crate::run)
 /// calls it.
 ///
 /// ```
-/// serverless_sdk::init_tracing();
+/// serverless_sdk::integrations::tracing::install();
 /// tracing::info!("ready");
 /// ```
-pub fn init_tracing() -> bool {
+pub fn install() -> bool {
     use tracing_subscriber::prelude::*;
 
     if tracing::dispatcher::has_been_set() {
@@ -501,7 +519,8 @@ pub fn init_tracing() -> bool {
         .with_writer(std::io::stderr)
         .with_filter(level_from_env());
     // Breadcrumbs want DEBUG events even when the logs show only INFO.
-    let layer = TracingLayer::new().with_filter(tracing::level_filters::LevelFilter::DEBUG);
+    let layer =
+        ServerlessTracingLayer::new().with_filter(tracing::level_filters::LevelFilter::DEBUG);
     tracing_subscriber::registry()
         .with(layer)
         .with(logs)

@@ -1,5 +1,6 @@
 //! Error reports: what a captured error, panic or timeout becomes in telemetry and in the
-//! Lambda error response.
+//! Lambda error response. A report holds the error's own text; it is masked and cut when it
+//! becomes an `exception` event.
 
 use std::{
     any::Any,
@@ -15,7 +16,11 @@ use std::{
 
 use opentelemetry::{KeyValue, StringValue, Value, trace::Event};
 
-use crate::{attributes as attr, config, redact};
+use super::redact;
+use crate::{attributes as attr, config::Settings};
+
+/// The `exception.type` of a caught panic.
+pub(crate) const PANIC_TYPE: &str = "Panic";
 
 /// A captured failure, ready to become an `exception` event.
 #[doc(hidden)]
@@ -23,7 +28,7 @@ use crate::{attributes as attr, config, redact};
 pub struct ErrorReport {
     /// The short type name: `AccountAlreadyExistsException`.
     pub(crate) type_name: String,
-    /// The `Display` text, redacted.
+    /// The `Display` text, as the error gave it.
     pub(crate) message: String,
     /// `Type: message` for each `source()`.
     pub(crate) chain: Vec<String>,
@@ -55,11 +60,11 @@ impl From<&Location<'_>> for Site {
 ///
 /// ```
 /// assert_eq!(
-///     serverless_sdk::short_type_name("my_app::accounts::AccountAlreadyExistsException"),
+///     serverless_sdk::errors::short_type_name("my_app::accounts::AccountAlreadyExistsException"),
 ///     "AccountAlreadyExistsException"
 /// );
 /// assert_eq!(
-///     serverless_sdk::short_type_name("&alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
+///     serverless_sdk::errors::short_type_name("&alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
 ///     "Box<dyn Error + Send>"
 /// );
 /// ```
@@ -139,35 +144,24 @@ impl fmt::Write for LimitedString {
     }
 }
 
-/// Cuts a string to at most `max` bytes on a char boundary, marking the cut.
-pub(crate) fn truncate(mut s: String, max: usize) -> (String, bool) {
-    if s.len() <= max {
-        return (s, false);
-    }
-    let mut end = max.saturating_sub(3);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.truncate(end);
-    s.push_str("...");
-    (s, true)
-}
-
-fn clean_message(message: &str) -> String {
-    let limits = config::limits();
-    truncate(
-        redact::redact_text(message.trim_end()).into_owned(),
-        limits.max_value_bytes,
-    )
-    .0
-}
-
 /// A backtrace when the user enabled them (`RUST_BACKTRACE` / `RUST_LIB_BACKTRACE`).
 fn backtrace_text(bt: &Backtrace) -> Option<String> {
     (bt.status() == BacktraceStatus::Captured).then(|| bt.to_string())
 }
 
 impl ErrorReport {
+    /// The short type name of the error: `exception.type`.
+    #[must_use]
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// The error's own text, before masking.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A report for an error, with its concrete type name when the caller knows it.
     pub(crate) fn from_error(
         error: &(dyn Error + 'static),
@@ -186,20 +180,11 @@ impl ErrorReport {
                 break;
             }
             let cause_type = type_from_debug(&cause).unwrap_or_else(|| "Error".to_owned());
-            chain.push(format!(
-                "{cause_type}: {}",
-                clean_message(&cause.to_string())
-            ));
+            chain.push(format!("{cause_type}: {cause}"));
             source = cause.source();
         }
         let stacktrace = backtrace_text(&Backtrace::capture());
-        Self::new(
-            type_name,
-            clean_message(&error.to_string()),
-            chain,
-            stacktrace,
-            site,
-        )
+        Self::new(type_name, error.to_string(), chain, stacktrace, site)
     }
 
     /// A report for a value that is not a `std::error::Error`: its `Display` or `Debug`.
@@ -209,7 +194,7 @@ impl ErrorReport {
             "String" | "str" | "Cow<str>" => "Error".to_owned(),
             _ => type_name,
         };
-        Self::new(type_name, clean_message(message), Vec::new(), None, site)
+        Self::new(type_name, message.to_owned(), Vec::new(), None, site)
     }
 
     /// A report for a panic caught from the handler.
@@ -221,8 +206,8 @@ impl ErrorReport {
             .unwrap_or_else(|| "panic with a non-string payload".to_owned());
         let (site, stacktrace) = take_last_panic().unzip();
         Self::new(
-            "Panic".to_owned(),
-            clean_message(&message),
+            PANIC_TYPE.to_owned(),
+            message,
             Vec::new(),
             stacktrace.flatten(),
             site,
@@ -260,18 +245,24 @@ impl ErrorReport {
         format!("{:016x}", h.finish())
     }
 
-    /// The `exception` event for this report.
-    pub(crate) fn to_event(&self, handled: bool) -> Event {
+    /// The `exception` event for this report, its texts masked and cut.
+    pub(crate) fn to_event(&self, handled: bool, settings: &Settings) -> Event {
         let mut attributes = Vec::with_capacity(8);
         attributes.push(KeyValue::new(attr::EXCEPTION_TYPE, self.type_name.clone()));
-        attributes.push(KeyValue::new(attr::EXCEPTION_MESSAGE, self.message.clone()));
+        attributes.push(KeyValue::new(
+            attr::EXCEPTION_MESSAGE,
+            redact::clean_text(&self.message, settings),
+        ));
         attributes.push(KeyValue::new(attr::EXCEPTION_HANDLED, handled));
         if let Some(st) = &self.stacktrace {
             attributes.push(KeyValue::new(attr::EXCEPTION_STACKTRACE, st.clone()));
         }
         if !self.chain.is_empty() {
-            let chain: Vec<StringValue> =
-                self.chain.iter().cloned().map(StringValue::from).collect();
+            let chain: Vec<StringValue> = self
+                .chain
+                .iter()
+                .map(|cause| StringValue::from(redact::clean_text(cause, settings)))
+                .collect();
             attributes.push(KeyValue::new(
                 attr::EXCEPTION_CHAIN,
                 Value::Array(chain.into()),

@@ -1,0 +1,613 @@
+//! The invocation scope: everything recorded while one invocation runs, from the moment it
+//! is opened (from the Lambda context and what the event says) to the moment it is closed
+//! into a [`Finished`] record for the exporter.
+//!
+//! * [`source`]: what an event says about its invocation (trigger, trace parent, route);
+//! * [`trace_context`]: X-Ray and W3C trace headers;
+//! * [`current`]: the per-thread "current span" that instrumented futures carry;
+//! * [`registry`]: the running invocations by request id.
+
+pub(crate) mod current;
+pub(crate) mod registry;
+pub(crate) mod source;
+pub(crate) mod trace_context;
+
+use std::{
+    borrow::Cow,
+    collections::VecDeque,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+
+use opentelemetry::{
+    KeyValue,
+    trace::{Event, Link, SpanId, SpanKind, Status, TraceId},
+};
+
+use crate::{attributes as attr, config::Settings};
+use current::Current;
+use source::{EventSource, HttpRequest};
+use trace_context::TraceParent;
+
+/// How an invocation ended, as recorded in [`attributes::OUTCOME`](crate::attributes::OUTCOME).
+///
+/// ```
+/// use serverless_sdk::export::Outcome;
+/// assert_eq!(Outcome::ErrorHandled.as_str(), "error:handled");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The handler returned normally and nothing was captured.
+    Success,
+    /// An error was captured, or the SDK turned a failure into a well-formed response.
+    ErrorHandled,
+    /// The handler failed and its caller saw the failure: Lambda got an error, or a
+    /// streamed response was cut short.
+    ErrorUnhandled,
+    /// The invocation ran into its deadline.
+    Timeout,
+    /// The function failed before its first invocation.
+    InitError,
+}
+
+impl Outcome {
+    /// The value written to the outcome attribute.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::ErrorHandled => "error:handled",
+            Self::ErrorUnhandled => "error:unhandled",
+            Self::Timeout => "timeout",
+            Self::InitError => "init_error",
+        }
+    }
+
+    /// Whether this outcome is a failure of any kind.
+    #[must_use]
+    pub const fn is_failure(self) -> bool {
+        !matches!(self, Self::Success)
+    }
+}
+
+/// The event source of an invocation, as in OpenTelemetry's `faas.trigger`.
+///
+/// ```
+/// use serverless_sdk::export::TriggerKind;
+/// assert_eq!(TriggerKind::PubSub.as_str(), "pubsub");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TriggerKind {
+    /// API Gateway, ALB, Function URLs.
+    Http,
+    /// SQS, SNS, EventBridge and other messaging sources.
+    PubSub,
+    /// S3, DynamoDB streams and other data sources.
+    Datasource,
+    /// Scheduled events.
+    Timer,
+    /// Anything else, including direct invocations.
+    Other,
+}
+
+impl TriggerKind {
+    /// The `faas.trigger` value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::PubSub => "pubsub",
+            Self::Datasource => "datasource",
+            Self::Timer => "timer",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Where an endpoint came from; a higher source replaces a lower one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum EndpointSource {
+    /// API Gateway `resource` / `routeKey` of the event.
+    Event,
+    /// A framework's matched route (axum `MatchedPath`).
+    Framework,
+    /// `set_endpoint` or `#[route]`.
+    Explicit,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) path: String,
+    pub(crate) method: Option<String>,
+    pub(crate) source: EndpointSource,
+}
+
+/// One span of an invocation, as recorded.
+#[derive(Debug)]
+pub(crate) struct SpanRecord {
+    pub(crate) span_id: SpanId,
+    /// The index of the parent span in the invocation; `None` for the root.
+    pub(crate) parent: Option<u32>,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) start: SystemTime,
+    pub(crate) end: Option<SystemTime>,
+    /// `code.function` and `code.namespace`, kept apart from the attributes so that a span
+    /// of a `#[span]` function allocates nothing for them.
+    pub(crate) code: Option<(&'static str, &'static str)>,
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) status: Status,
+}
+
+impl SpanRecord {
+    fn new(
+        parent: Option<u32>,
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        code: Option<(&'static str, &'static str)>,
+    ) -> Self {
+        Self {
+            span_id: new_span_id(),
+            parent,
+            name,
+            kind,
+            start: SystemTime::now(),
+            end: None,
+            code,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            links: Vec::new(),
+            status: Status::Unset,
+        }
+    }
+}
+
+/// A new random span id; zero is the invalid span id.
+pub(crate) fn new_span_id() -> SpanId {
+    SpanId::from(fastrand::u64(1..))
+}
+
+fn new_trace_id() -> TraceId {
+    TraceId::from(fastrand::u128(1..))
+}
+
+/// A tag set with `tag_event`.
+#[derive(Clone, Debug)]
+pub(crate) struct Tag {
+    pub(crate) name: String,
+    pub(crate) value: String,
+    pub(crate) custom: Option<String>,
+}
+
+/// What an invocation has recorded so far.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) spans: Vec<SpanRecord>,
+    pub(crate) endpoint: Option<Endpoint>,
+    pub(crate) http_method: Option<String>,
+    pub(crate) url_path: Option<String>,
+    pub(crate) status_code: Option<u16>,
+    /// Set when `#[serverless_handler(name = "..")]` fixed the root span's name.
+    pub(crate) name_fixed: bool,
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) errors: u32,
+    pub(crate) dropped_spans: u32,
+    pub(crate) dropped_tags: u32,
+    /// Recent INFO/DEBUG `tracing` events, attached to the next captured error.
+    pub(crate) breadcrumbs: VecDeque<String>,
+    /// Set once a `#[serverless_handler]` recorded how the handler ended, so a runtime
+    /// layer above it does not record the same failure again.
+    pub(crate) handler_reported: bool,
+    pub(crate) closed: bool,
+}
+
+impl State {
+    /// Raises the outcome to at least `outcome`.
+    pub(crate) fn raise_outcome(&mut self, outcome: Outcome) {
+        if self.outcome.is_none_or(|o| o < outcome) {
+            self.outcome = Some(outcome);
+        }
+    }
+
+    /// The root span.
+    pub(crate) fn root(&mut self) -> Option<&mut SpanRecord> {
+        self.spans.first_mut()
+    }
+}
+
+/// What an invocation is opened from: the Lambda context, what the event says about
+/// itself, and the function that handles it. Built with [`Opening::new`] and its setters;
+/// every way into an invocation (a runtime layer, a handler, an undecodable event, an
+/// init failure) goes through it.
+pub(crate) struct Opening<'a> {
+    pub(crate) request_id: &'a str,
+    pub(crate) deadline_ms: u64,
+    pub(crate) invoked_arn: &'a str,
+    pub(crate) function_name: &'a str,
+    pub(crate) xray_trace_id: Option<&'a str>,
+    pub(crate) source: EventSource<'a>,
+    /// The annotated function: its name, module, and a root span name it fixes.
+    pub(crate) code: Option<(&'static str, &'static str)>,
+    pub(crate) fixed_name: Option<&'static str>,
+}
+
+impl<'a> Opening<'a> {
+    /// An invocation of the Lambda request `ctx`.
+    pub(crate) fn new(ctx: &'a lambda_runtime::Context) -> Self {
+        Self {
+            request_id: &ctx.request_id,
+            deadline_ms: ctx.deadline,
+            invoked_arn: &ctx.invoked_function_arn,
+            function_name: &ctx.env_config.function_name,
+            xray_trace_id: ctx.xray_trace_id.as_deref(),
+            source: EventSource::default(),
+            code: None,
+            fixed_name: None,
+        }
+    }
+
+    /// An invocation with no Lambda context (a request built by hand, a test).
+    pub(crate) fn detached() -> Self {
+        Self {
+            request_id: "",
+            deadline_ms: 0,
+            invoked_arn: "",
+            function_name: "",
+            xray_trace_id: None,
+            source: EventSource::default(),
+            code: None,
+            fixed_name: None,
+        }
+    }
+
+    /// The pseudo-invocation that reports a failure before the first event.
+    pub(crate) fn init(function_name: &'a str) -> Self {
+        Self {
+            request_id: "init",
+            deadline_ms: 0,
+            invoked_arn: "",
+            function_name,
+            xray_trace_id: None,
+            source: EventSource {
+                kind: SpanKind::Internal,
+                ..EventSource::default()
+            },
+            code: None,
+            fixed_name: None,
+        }
+    }
+
+    /// Names the root span.
+    pub(crate) fn with_name(mut self, name: String) -> Self {
+        self.source.name = Some(Cow::Owned(name));
+        self
+    }
+
+    /// What the event says about itself.
+    pub(crate) fn with_source(mut self, source: EventSource<'a>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The annotated function handling the event.
+    pub(crate) fn with_code(
+        mut self,
+        function: &'static str,
+        module: &'static str,
+        fixed_name: Option<&'static str>,
+    ) -> Self {
+        self.code = Some((function, module));
+        self.fixed_name = fixed_name;
+        self
+    }
+}
+
+/// Everything known about one running invocation.
+pub(crate) struct Invocation {
+    pub(crate) request_id: Box<str>,
+    pub(crate) trace_id: TraceId,
+    pub(crate) remote_parent: Option<SpanId>,
+    pub(crate) sampled: bool,
+    pub(crate) deadline_ms: u64,
+    pub(crate) started: SystemTime,
+    pub(crate) settings: &'static Settings,
+    state: Mutex<State>,
+}
+
+static COLD_START: AtomicBool = AtomicBool::new(true);
+
+/// Whether the next invocation is the first of this process.
+fn take_cold_start() -> bool {
+    COLD_START.swap(false, Ordering::Relaxed)
+}
+
+impl Invocation {
+    /// Opens an invocation: its trace context, root span and registry entry.
+    pub(crate) fn open(opening: Opening<'_>, settings: &'static Settings) -> Arc<Self> {
+        let Opening {
+            request_id,
+            deadline_ms,
+            invoked_arn,
+            function_name,
+            xray_trace_id,
+            source,
+            code,
+            fixed_name,
+        } = opening;
+        let parent = source
+            .parent
+            .or_else(|| xray_trace_id.and_then(TraceParent::from_xray));
+        let (trace_id, remote_parent, sampled) = match parent {
+            Some(p) => (p.trace_id, p.span_id, p.sampled),
+            None => (new_trace_id(), None, true),
+        };
+        let generated_id;
+        let request_id = if request_id.is_empty() {
+            generated_id = format!("local-{:016x}", fastrand::u64(..));
+            &generated_id
+        } else {
+            request_id
+        };
+        let name: Cow<'static, str> = match (fixed_name, source.name, function_name) {
+            (Some(fixed), _, _) => Cow::Borrowed(fixed),
+            (None, Some(from_event), _) => from_event,
+            (None, None, f) if !f.is_empty() => Cow::Owned(f.to_owned()),
+            (None, None, _) => Cow::Borrowed(code.map_or("invocation", |(f, _)| f)),
+        };
+        let mut root = SpanRecord::new(None, name, source.kind, code);
+        root.attributes.reserve(4 + source.attributes.len());
+        root.attributes.extend([
+            KeyValue::new(attr::FAAS_INVOCATION_ID, request_id.to_owned()),
+            KeyValue::new(attr::FAAS_COLDSTART, take_cold_start()),
+            KeyValue::new(attr::FAAS_TRIGGER, source.trigger.as_str()),
+            KeyValue::new(attr::CLOUD_RESOURCE_ID, invoked_arn.to_owned()),
+        ]);
+        root.attributes.extend(source.attributes);
+        root.links = source.links;
+        let started = root.start;
+        let mut spans = Vec::with_capacity(8);
+        spans.push(root);
+        let mut state = State {
+            spans,
+            name_fixed: fixed_name.is_some(),
+            ..State::default()
+        };
+        if let Some(http) = &source.http {
+            state.apply_http(http);
+        }
+        let inv = Arc::new(Self {
+            request_id: request_id.into(),
+            trace_id,
+            remote_parent,
+            sampled,
+            deadline_ms,
+            started,
+            settings,
+            state: Mutex::new(state),
+        });
+        registry::insert(&inv);
+        inv
+    }
+
+    /// The invocation's state. A poisoned lock is recovered: a panic elsewhere must never
+    /// turn into a panic in the code the SDK instruments.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The root span as the current span.
+    pub(crate) fn root(self: &Arc<Self>) -> Current {
+        Current {
+            inv: Arc::clone(self),
+            span: 0,
+        }
+    }
+
+    /// Starts a child span of `parent`; `None` once the span cap is reached.
+    pub(crate) fn start_span(
+        &self,
+        parent: u32,
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        code: Option<(&'static str, &'static str)>,
+    ) -> Option<u32> {
+        let mut state = self.state();
+        if state.closed || state.spans.len() >= self.settings.limits.max_spans {
+            state.dropped_spans += 1;
+            return None;
+        }
+        let index = u32::try_from(state.spans.len()).ok()?;
+        state
+            .spans
+            .push(SpanRecord::new(Some(parent), name, kind, code));
+        Some(index)
+    }
+
+    /// Keeps a breadcrumb, dropping the oldest past the cap.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn add_breadcrumb(&self, crumb: String) {
+        const MAX_BREADCRUMBS: usize = 32;
+        let mut state = self.state();
+        if state.closed {
+            return;
+        }
+        if state.breadcrumbs.len() >= MAX_BREADCRUMBS {
+            state.breadcrumbs.pop_front();
+        }
+        state.breadcrumbs.push_back(crumb);
+    }
+
+    /// The id of one of this invocation's spans.
+    pub(crate) fn span_id(&self, index: u32) -> Option<SpanId> {
+        self.state().spans.get(index as usize).map(|s| s.span_id)
+    }
+
+    /// Ends a span; ending it twice keeps the first end.
+    pub(crate) fn end_span(&self, index: u32) {
+        let mut state = self.state();
+        if let Some(span) = state.spans.get_mut(index as usize) {
+            span.end.get_or_insert_with(SystemTime::now);
+        }
+    }
+
+    /// Runs `f` on one span's record.
+    pub(crate) fn with_span<R>(
+        &self,
+        index: u32,
+        f: impl FnOnce(&mut SpanRecord) -> R,
+    ) -> Option<R> {
+        let mut state = self.state();
+        state.spans.get_mut(index as usize).map(f)
+    }
+
+    /// The time left until the deadline; `None` without a deadline or past it.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        if self.deadline_ms == 0 {
+            return None;
+        }
+        let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(self.deadline_ms);
+        deadline.duration_since(SystemTime::now()).ok()
+    }
+
+    /// Closes the invocation into the record the exporter writes. Only the first call
+    /// returns it: a timeout report and the handler's own end never export twice.
+    pub(crate) fn close(&self) -> Option<Finished> {
+        let mut state = self.state();
+        if state.closed {
+            return None;
+        }
+        state.closed = true;
+        registry::remove(&self.request_id);
+        let state = &mut *state;
+        let now = SystemTime::now();
+        let outcome = state.outcome.unwrap_or(if state.errors > 0 {
+            Outcome::ErrorHandled
+        } else {
+            Outcome::Success
+        });
+
+        let mut unclosed = 0u32;
+        for span in state.spans.iter_mut().skip(1) {
+            if span.end.is_none() {
+                span.end = Some(now);
+                span.attributes
+                    .push(KeyValue::new(attr::SPAN_UNCLOSED, true));
+                unclosed += 1;
+            }
+        }
+        // The root span's name and HTTP attributes come from what the invocation learned.
+        let endpoint = state.endpoint.take();
+        let method = endpoint
+            .as_ref()
+            .and_then(|e| e.method.clone())
+            .or_else(|| state.http_method.take());
+        let root = state.spans.first_mut()?;
+        root.end = Some(now);
+        if let Some(endpoint) = endpoint {
+            if !state.name_fixed {
+                root.name = Cow::Owned(match &method {
+                    Some(m) => format!("{m} {}", endpoint.path),
+                    None => endpoint.path.clone(),
+                });
+            }
+            root.attributes
+                .push(KeyValue::new(attr::HTTP_ROUTE, endpoint.path.clone()));
+            root.attributes
+                .push(KeyValue::new(attr::ENDPOINT, endpoint.path));
+        }
+        if let Some(m) = method {
+            root.attributes
+                .push(KeyValue::new(attr::HTTP_REQUEST_METHOD, m));
+        }
+        if let Some(path) = state.url_path.take() {
+            root.attributes.push(KeyValue::new(attr::URL_PATH, path));
+        }
+        if let Some(code) = state.status_code {
+            root.attributes.push(KeyValue::new(
+                attr::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(code),
+            ));
+        }
+        for tag in state.tags.drain(..) {
+            root.attributes
+                .push(KeyValue::new(attr::tag_key(&tag.name), tag.value));
+            if let Some(custom) = tag.custom {
+                root.attributes.push(KeyValue::new(
+                    format!("{}{}.custom", attr::TAG_PREFIX, tag.name),
+                    custom,
+                ));
+            }
+        }
+        root.attributes
+            .push(KeyValue::new(attr::OUTCOME, outcome.as_str()));
+        if outcome.is_failure() && matches!(root.status, Status::Unset) {
+            root.status = Status::error(outcome.as_str());
+        }
+        for (key, count) in [
+            (attr::SPANS_DROPPED, state.dropped_spans),
+            (attr::SPANS_UNCLOSED, unclosed),
+            (attr::TAGS_DROPPED, state.dropped_tags),
+        ] {
+            if count > 0 {
+                root.attributes.push(KeyValue::new(key, i64::from(count)));
+            }
+        }
+        Some(Finished {
+            trace_id: self.trace_id,
+            remote_parent: self.remote_parent,
+            sampled: self.sampled,
+            outcome,
+            spans: std::mem::take(&mut state.spans),
+        })
+    }
+}
+
+impl State {
+    /// Takes what an HTTP request says: method, path (without query string) and the route
+    /// template of the event, which any later endpoint source replaces.
+    pub(crate) fn apply_http(&mut self, http: &HttpRequest<'_>) {
+        self.http_method = Some(http.method.to_ascii_uppercase());
+        self.url_path = Some(source::strip_query(&http.path).to_owned());
+        if let Some((method, path)) = &http.route {
+            if self
+                .endpoint
+                .as_ref()
+                .is_none_or(|e| e.source <= EndpointSource::Event)
+            {
+                self.endpoint = Some(Endpoint {
+                    path: path.to_string(),
+                    method: method.as_deref().map(str::to_ascii_uppercase),
+                    source: EndpointSource::Event,
+                });
+            }
+        }
+    }
+}
+
+/// A closed invocation: every span ended, the root span's attributes final. What the
+/// exporters write.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) trace_id: TraceId,
+    /// The caller's span the root span continues, from the invocation's trace context.
+    pub(crate) remote_parent: Option<SpanId>,
+    pub(crate) sampled: bool,
+    pub(crate) outcome: Outcome,
+    /// The root span first.
+    pub(crate) spans: Vec<SpanRecord>,
+}
+
+impl Finished {
+    /// The root span.
+    pub(crate) fn root_mut(&mut self) -> Option<&mut SpanRecord> {
+        self.spans.first_mut()
+    }
+}
