@@ -70,6 +70,8 @@ mod failures;
 mod handler;
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "idempotency")]
+pub mod idempotency;
 mod redact;
 mod report;
 mod runtime;
