@@ -76,6 +76,8 @@ pub mod attributes;
 pub mod config;
 pub mod export;
 mod handler;
+#[cfg(feature = "idempotency")]
+pub mod idempotency;
 mod installed;
 pub mod integrations;
 mod internal_error;
