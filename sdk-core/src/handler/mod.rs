@@ -12,8 +12,11 @@
 //! * [`watchdog`]: the timeout report shortly before the deadline.
 
 pub(crate) mod classify;
+mod close;
 pub(crate) mod errors;
 pub(crate) mod watchdog;
+
+pub(crate) use close::close_and_export;
 
 use std::{
     borrow::Cow,
@@ -40,8 +43,8 @@ use crate::{
     export::When,
     installed, internal_error,
     invocation::{
-        Invocation, Opening, Outcome,
-        current::{self, CatchUnwindIn, Current},
+        Current, Invocation, Opening, Outcome,
+        current::{self, CatchUnwindIn},
         source::EventSource,
     },
     record::{
@@ -427,21 +430,6 @@ impl Drop for Held {
                 "a response body was dropped outside a tokio runtime; its telemetry is lost",
             ),
         }
-    }
-}
-
-/// Closes an invocation and exports it. Only the first close exports; a failure in the SDK's
-/// own work is reported, never passed on.
-pub(crate) async fn close_and_export(inv: &Invocation, when: When) {
-    let finished = catch_unwind(AssertUnwindSafe(|| inv.close())).unwrap_or_else(|_| {
-        internal_error::report(
-            "panic",
-            "the SDK panicked while closing an invocation; its telemetry is lost",
-        );
-        None
-    });
-    if let Some(finished) = finished {
-        installed::get().pipeline.export(finished, when).await;
     }
 }
 

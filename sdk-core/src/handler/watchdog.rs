@@ -16,7 +16,7 @@ use std::{
 
 use opentelemetry::KeyValue;
 
-use super::close_and_export;
+use super::close::close_and_export;
 use crate::{
     attributes as attr,
     export::When,

@@ -10,7 +10,10 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, ReturnValuesOnConditionCheckFailure},
 };
 
-use super::{PutOutcome, Record, RecordStatus, Store, StoreError};
+use super::{
+    error::StoreError,
+    store::{PutOutcome, Record, RecordStatus, Store},
+};
 
 /// The condition of the in-progress write, as Powertools writes it: the key is free, or
 /// its record expired, or its attempt is in progress past its in-progress expiry.

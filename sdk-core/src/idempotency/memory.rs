@@ -5,7 +5,10 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
 };
 
-use super::{PutOutcome, Record, Store, StoreError, epoch_ms};
+use super::{
+    error::StoreError,
+    store::{PutOutcome, Record, Store, epoch_ms},
+};
 
 /// A [`Store`] in process memory: for tests, local runs, and functions that only need to
 /// absorb duplicates reaching the same execution environment.

@@ -172,6 +172,7 @@ use serde_json::Value;
 pub use dynamodb::DynamoDbStore;
 pub use error::{IdempotencyError, StoreError};
 pub use memory::InMemoryStore;
+use store::epoch_ms;
 pub use store::{PutOutcome, Record, RecordStatus, Store};
 
 use key::Selector;
@@ -684,10 +685,4 @@ impl<S: Store + 'static> Drop for Release<'_, S> {
             }));
         }
     }
-}
-
-/// Milliseconds since the Unix epoch (0 before it).
-fn epoch_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

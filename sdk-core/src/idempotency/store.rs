@@ -1,9 +1,12 @@
 //! The persistence interface: the records [`Idempotency`](super::Idempotency) keeps and
 //! the four operations it needs from a store.
 
-use std::future::Future;
+use std::{
+    future::Future,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Where an idempotency record stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,4 +203,10 @@ impl<S: Store> Store for std::sync::Arc<S> {
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).delete(key)
     }
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -23,10 +23,7 @@ use tracing_subscriber::{
 use crate::{
     attributes as attr,
     config::Settings,
-    invocation::{
-        Outcome,
-        current::{self, Current},
-    },
+    invocation::{Current, Outcome, current},
     record::{
         capture::{push_event, record_exception},
         redact,

@@ -10,18 +10,10 @@ use std::{
     future::Future,
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
 };
 
-use super::Invocation;
-
-/// Where new spans, tags and captured errors go: an invocation and one of its spans.
-#[derive(Clone)]
-pub(crate) struct Current {
-    pub(crate) inv: Arc<Invocation>,
-    pub(crate) span: u32,
-}
+use super::Current;
 
 thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };

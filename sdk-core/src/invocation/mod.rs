@@ -8,7 +8,6 @@
 //! * [`registry`]: the running invocations by request id.
 
 pub(crate) mod current;
-pub(crate) mod registry;
 pub(crate) mod source;
 pub(crate) mod trace_context;
 
@@ -28,9 +27,16 @@ use opentelemetry::{
 };
 
 use crate::{attributes as attr, config::Settings};
-use current::Current;
+pub use source::TriggerKind;
 use source::{EventSource, HttpRequest};
 use trace_context::TraceParent;
+
+/// Where new spans, tags and captured errors go: an invocation and one of its spans.
+#[derive(Clone)]
+pub(crate) struct Current {
+    pub(crate) inv: Arc<Invocation>,
+    pub(crate) span: u32,
+}
 
 /// How an invocation ended, as recorded in [`attributes::OUTCOME`](crate::attributes::OUTCOME).
 ///
@@ -71,41 +77,6 @@ impl Outcome {
     #[must_use]
     pub const fn is_failure(self) -> bool {
         !matches!(self, Self::Success)
-    }
-}
-
-/// The event source of an invocation, as in OpenTelemetry's `faas.trigger`.
-///
-/// ```
-/// use serverless_sdk::export::TriggerKind;
-/// assert_eq!(TriggerKind::PubSub.as_str(), "pubsub");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TriggerKind {
-    /// API Gateway, ALB, Function URLs.
-    Http,
-    /// SQS, SNS, EventBridge and other messaging sources.
-    PubSub,
-    /// S3, DynamoDB streams and other data sources.
-    Datasource,
-    /// Scheduled events.
-    Timer,
-    /// Anything else, including direct invocations.
-    Other,
-}
-
-impl TriggerKind {
-    /// The `faas.trigger` value.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Http => "http",
-            Self::PubSub => "pubsub",
-            Self::Datasource => "datasource",
-            Self::Timer => "timer",
-            Self::Other => "other",
-        }
     }
 }
 
@@ -609,5 +580,37 @@ impl Finished {
     /// The root span.
     pub(crate) fn root_mut(&mut self) -> Option<&mut SpanRecord> {
         self.spans.first_mut()
+    }
+}
+
+/// Running invocations by request id, so that `ctx.serverless_sdk()` finds its invocation
+/// even from a task the user spawned without propagating the current span.
+pub(crate) mod registry {
+    use std::sync::{Mutex, PoisonError, Weak};
+
+    use super::{Arc, Invocation};
+
+    static RUNNING: Mutex<Vec<Weak<Invocation>>> = Mutex::new(Vec::new());
+
+    pub(crate) fn insert(inv: &Arc<Invocation>) {
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|w| w.strong_count() > 0);
+        running.push(Arc::downgrade(inv));
+    }
+
+    pub(crate) fn remove(request_id: &str) {
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|w| {
+            w.upgrade()
+                .is_some_and(|inv| &*inv.request_id != request_id)
+        });
+    }
+
+    pub(crate) fn find(request_id: &str) -> Option<Arc<Invocation>> {
+        let running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|inv| &*inv.request_id == request_id)
     }
 }

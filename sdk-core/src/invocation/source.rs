@@ -16,7 +16,42 @@ use serde::{
     de::{IgnoredAny, MapAccess, Visitor},
 };
 
-use super::{TriggerKind, trace_context::TraceParent};
+use super::trace_context::TraceParent;
+
+/// The event source of an invocation, as in OpenTelemetry's `faas.trigger`.
+///
+/// ```
+/// use serverless_sdk::export::TriggerKind;
+/// assert_eq!(TriggerKind::PubSub.as_str(), "pubsub");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TriggerKind {
+    /// API Gateway, ALB, Function URLs.
+    Http,
+    /// SQS, SNS, EventBridge and other messaging sources.
+    PubSub,
+    /// S3, DynamoDB streams and other data sources.
+    Datasource,
+    /// Scheduled events.
+    Timer,
+    /// Anything else, including direct invocations.
+    Other,
+}
+
+impl TriggerKind {
+    /// The `faas.trigger` value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::PubSub => "pubsub",
+            Self::Datasource => "datasource",
+            Self::Timer => "timer",
+            Self::Other => "other",
+        }
+    }
+}
 
 /// What an event says about its invocation.
 #[derive(Debug)]

@@ -11,10 +11,7 @@ use super::{
 };
 use crate::{
     attributes as attr,
-    invocation::{
-        Outcome,
-        current::{self, Current},
-    },
+    invocation::{Current, Outcome, current},
 };
 
 /// Errors that [`capture_exception`] accepts: every `std::error::Error`, including

@@ -9,11 +9,7 @@ use super::{
     span::{SpanGuard, SpanHandle, span},
     tag::add_tag,
 };
-use crate::invocation::{
-    EndpointSource, Invocation, Outcome,
-    current::{self, Current},
-    registry,
-};
+use crate::invocation::{Current, EndpointSource, Invocation, Outcome, current, registry};
 use std::panic::Location;
 
 /// The SDK's operations bound to one invocation, from `ctx.serverless_sdk()`.

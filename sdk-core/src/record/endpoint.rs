@@ -2,10 +2,7 @@
 //! router, the most explicit source winning.
 
 use super::{capture::warn, redact};
-use crate::invocation::{
-    Endpoint, EndpointSource,
-    current::{self, Current},
-};
+use crate::invocation::{Current, Endpoint, EndpointSource, current};
 
 /// Sets the invocation's routed endpoint, e.g. `/api/foo`: the root span is named after it
 /// and carries it as `http.route`. An explicit endpoint wins over one discovered from the

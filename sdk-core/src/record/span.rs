@@ -17,7 +17,10 @@ use super::{
 };
 use crate::{
     attributes as attr,
-    invocation::current::{self, Current, WithCurrent},
+    invocation::{
+        Current,
+        current::{self, WithCurrent},
+    },
 };
 
 /// A started span that is not (or no longer) the current one. Ends when dropped.

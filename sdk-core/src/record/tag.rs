@@ -3,10 +3,7 @@
 use std::{error::Error, fmt};
 
 use super::{capture::warn, redact};
-use crate::invocation::{
-    Tag,
-    current::{self, Current},
-};
+use crate::invocation::{Current, Tag, current};
 
 /// Why a tag was changed or refused; returned by [`try_tag_event`].
 #[derive(Clone, Debug, PartialEq, Eq)]

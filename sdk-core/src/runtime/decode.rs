@@ -22,8 +22,8 @@ use serde_json::value::RawValue;
 use crate::{
     attributes as attr,
     invocation::{
-        Outcome,
-        current::{self, Current, PanicPayload},
+        Current, Outcome,
+        current::{self, PanicPayload},
     },
     record::{capture::record_exception, report::ErrorReport},
 };

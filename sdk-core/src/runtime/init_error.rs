@@ -5,7 +5,10 @@ use std::future::Future;
 
 use lambda_runtime::Diagnostic;
 
-use super::{Error, runtime_api};
+use super::{
+    runtime_api,
+    setup::{Error, ensure_init},
+};
 use crate::{
     export::When,
     handler::close_and_export,
@@ -55,7 +58,7 @@ where
     Fut: Future<Output = Result<St, E>>,
     E: Into<Error>,
 {
-    super::ensure_init();
+    ensure_init();
     let report = match CatchUnwindIn::new(init, None).await {
         Ok(Ok(state)) => return Ok(state),
         Ok(Err(error)) => {

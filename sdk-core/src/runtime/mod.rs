@@ -6,6 +6,7 @@ mod decode;
 mod init_error;
 mod layer;
 mod runtime_api;
+mod setup;
 
 use std::{fmt::Debug, future::Future};
 
@@ -16,28 +17,9 @@ pub use decode::UNMARSHAL_ERROR_TYPE;
 pub use init_error::{INIT_ERROR_TYPE, initialize};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService};
 
-use crate::{config::Config, installed, record::report};
 use decode::Decode;
-
-/// The error type of the runtime loop.
-pub type Error = lambda_runtime::Error;
-
-/// Installs the SDK's configuration and exporter, together. Call it once at cold start,
-/// before the first invocation; [`run`] calls it with [`Config::from_env`] when you have
-/// not. Makes no network call. Returns `true` if this call installed the configuration, and
-/// `false` (changing nothing at all) if the SDK was installed already.
-///
-/// ```
-/// use serverless_sdk::{export::Exporter, Config};
-///
-/// assert!(serverless_sdk::init(Config::from_env().with_exporter(Exporter::None)));
-/// assert!(!serverless_sdk::init(Config::from_env()), "a second init changes nothing");
-/// ```
-pub fn init(config: Config) -> bool {
-    let installed = installed::install(&config);
-    report::install_panic_hook();
-    installed
-}
+pub(crate) use setup::ensure_init;
+pub use setup::{Error, init};
 
 /// Runs a handler for any trigger under the real `lambda_runtime` loop, with the SDK set up
 /// at cold start and each invocation's telemetry exported after its response is sent and
@@ -171,14 +153,4 @@ where
         .layer(InvocationLayer::new())
         .run_concurrent()
         .await
-}
-
-/// Sets the SDK up from the environment unless [`init`] already did, and installs the
-/// `tracing` subscriber when the program has none.
-pub(crate) fn ensure_init() {
-    if !installed::is_installed() {
-        let _ = init(Config::from_env());
-    }
-    #[cfg(feature = "tracing")]
-    crate::integrations::tracing::install();
 }

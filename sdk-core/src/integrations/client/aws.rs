@@ -18,7 +18,10 @@ use aws_types::region::Region;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde::Deserialize;
 
-use super::{AwsSdkRequest, ClientOptions, http_span::transport_error_kind};
+use super::{
+    http_span::transport_error_kind,
+    options::{AwsSdkRequest, ClientOptions},
+};
 use crate::record::span::ClientSpan;
 
 /// An AWS SDK for Rust interceptor that turns every operation into a CLIENT span named

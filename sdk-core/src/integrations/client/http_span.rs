@@ -6,7 +6,7 @@ use std::{borrow::Cow, error::Error};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::KeyValue;
 
-use super::ClientOptions;
+use super::options::ClientOptions;
 use crate::{
     config::Settings,
     record::{redact, span::ClientSpan},
@@ -96,7 +96,7 @@ impl HttpCall {
         {
             headers.insert(TRACEPARENT, value);
         }
-        if options.propagate_xray {
+        if options.propagates_xray() {
             if let Some(value) = self
                 .span
                 .xray_header()

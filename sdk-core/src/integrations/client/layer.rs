@@ -12,8 +12,8 @@ use std::{
 use lambda_runtime::tower::{Layer, Service};
 
 use super::{
-    AwsSdkRequest, ClientOptions,
     http_span::{HttpCall, Target, transport_error_kind},
+    options::{AwsSdkRequest, ClientOptions},
 };
 
 /// A tower [`Layer`] that gives every request of the HTTP client it wraps a CLIENT span and
@@ -52,7 +52,7 @@ pub struct HttpClientLayer {
     options: ClientOptions,
 }
 
-crate::integrations::client::client_options_builders!(HttpClientLayer);
+super::options::client_options_builders!(HttpClientLayer);
 
 impl<S> Layer<S> for HttpClientLayer {
     type Service = HttpClientService<S>;

@@ -7,8 +7,8 @@ use reqwest::{Request, Response, Url};
 use reqwest_middleware::{Middleware, Next};
 
 use super::{
-    ClientOptions,
     http_span::{HttpCall, Target, transport_error_kind},
+    options::ClientOptions,
 };
 
 /// A [`reqwest_middleware::Middleware`] that gives every request a CLIENT span and trace
@@ -33,7 +33,7 @@ pub struct HttpClientMiddleware {
     options: ClientOptions,
 }
 
-crate::integrations::client::client_options_builders!(HttpClientMiddleware);
+super::options::client_options_builders!(HttpClientMiddleware);
 
 fn target(url: &Url) -> Option<Target> {
     let host = url.host_str()?.to_ascii_lowercase();
