@@ -5,7 +5,7 @@
 //! or `service_fn(move |req| handler(req, state.clone()))` as before. Which argument is the
 //! event is found by [`find_event`]; every other argument is state, passed through.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens as _, quote, quote_spanned};
 use syn::{
     Attribute, FnArg, ItemFn, PatType, Path, ReturnType, Type, punctuated::Punctuated,
@@ -354,37 +354,71 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
     let meta = quote_spanned!(Span::mixed_site()=> __SLS_META);
     let err = quote_spanned!(Span::mixed_site()=> __sls_err);
 
-    // Where rustc reports a type that does not fit: an event type the facade does not know
-    // at the argument, anything else (a return type that is not a `Result`) at the return
-    // type.
+    // Where rustc reports a type that does not fit. A return type that is not a `Result`
+    // is named only through `<Return as HandlerResult>::{Ok, Err}`, spanned at the return
+    // type: it is one error there, and everything built from it is then quiet. An event
+    // type the facade does not know fails `Trigger` in the return type, the `handle` call
+    // and its `.await`: all three span the event type (the return type, when the argument
+    // is plainly an event and the trouble can only be the response type).
     let ret_tokens = ret_ty.to_token_stream();
     let (ret_lo, ret_hi) = (first_span(&ret_tokens), last_span(&ret_tokens));
     let (in_lo, in_hi) = (first_span(&event_ty), last_span(&event_ty));
+    let via_result = |item: &str| {
+        let open = quote_spanned!(ret_lo=> <);
+        let item = syn::Ident::new(item, ret_hi);
+        quote!(#open #ret_ty as #private::HandlerResult>::#item)
+    };
+    let (ok_ty, err_ty) = (via_result("Ok"), via_result("Err"));
+    let result_ty = quote!(::core::result::Result<#ok_ty, #err_ty>);
     let (out_lo, out_hi) = if plainly_an_event {
         (ret_lo, ret_hi)
     } else {
         (in_lo, in_hi)
     };
     let output_ty = {
-        let path = respan_all(quote!(#private::Output), out_lo);
         let open = quote_spanned!(out_lo=> <);
-        let close = quote_spanned!(out_hi=> >);
-        quote!(#path #open #event_ty, #ret_ty #close)
+        let output = syn::Ident::new("Output", out_hi);
+        quote!(#open #event_ty as #private::Trigger<#private::ViaFacade, #result_ty>>::#output)
     };
     let handle = respan_all(quote!(#private::handle), in_lo);
+    let turbofish = {
+        let open = quote_spanned!(in_lo=> ::<);
+        let close = quote_spanned!(in_hi=> >);
+        quote!(#open #private::ViaFacade, #event_ty, #result_ty, _, _, _ #close)
+    };
     let via = quote!(#private::ViaFacade);
     // An error type the probes cannot read is reported at that type.
     let at_error_type = error_type_span(&ret_ty).unwrap_or(ret_lo);
-    let classify = quote_spanned!(at_error_type=> #private::classify!(#via, #err));
-    let await_at_input = quote_spanned!(in_lo=> .await);
-    let typed_body = {
-        let typed_future = respan_all(quote!(#private::typed_future), ret_hi);
-        quote!(#typed_future::<#ret_ty, _>(async move {
-            #unpack
-            #(#route_stmts)*
-            #(#stmts)*
-        }))
+    let classify = {
+        let path = respan_all(quote!(#private::classify), at_error_type);
+        quote_spanned!(at_error_type=> #path!(#via, #err))
     };
+    let await_at_input = quote_spanned!(in_lo=> .await);
+    // The body's future is typed at the return type (so `?` knows its error type) and
+    // seen through `into_result`, so that a return type that is not a `Result` is reported
+    // once, at the return type.
+    let into_result = via_result("into_result");
+    let body = parenthesized(
+        ret_hi,
+        quote! {
+            #private::typed_future::<#ret_ty, _>(async move {
+                #unpack
+                #(#route_stmts)*
+                #(#stmts)*
+            }).await
+        },
+    );
+    // The event as the argument of `handle`: where rustc reports a type that is no event.
+    let event_arg_var = syn::Ident::new("__sls_event", Span::mixed_site().located_at(in_lo));
+    let handle_args = parenthesized(
+        in_hi,
+        quote! {
+            #event_arg_var,
+            &#meta,
+            move |#event_var: #event_ty| async move { #into_result #body },
+            |#err| #classify,
+        },
+    );
     let asyncness = &sig.asyncness;
     let fn_token = &sig.fn_token;
     // The braces keep the user's spans, so the item is the user's code to rustc
@@ -397,12 +431,7 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
                 module: ::core::module_path!(),
                 span_name: #span_name,
             };
-            #handle::<#via, _, _, _, _, _>(
-                #event_var,
-                &#meta,
-                move |#event_var: #event_ty| #typed_body,
-                |#err| #classify,
-            ) #await_at_input
+            #handle #turbofish #handle_args #await_at_input
         },
     );
 
@@ -438,6 +467,13 @@ fn respan_all(tokens: TokenStream, span: Span) -> TokenStream {
             t
         })
         .collect()
+}
+
+/// `(tokens)`, both parentheses at `span`: a call with these arguments ends at `span`.
+fn parenthesized(span: Span, tokens: TokenStream) -> Group {
+    let mut group = Group::new(Delimiter::Parenthesis, tokens);
+    group.set_span(span);
+    group
 }
 
 /// The span of the first token of `tokens`.

@@ -1,6 +1,7 @@
-// A `lambda_http` handler, with `lambda_http::service_fn` and `serverless_sdk_http::run`.
+// A `lambda_http` handler, through `serverless_sdk_http`'s macro (the facade that owns the
+// HTTP trigger), with `lambda_http::service_fn` and `serverless_sdk_http::run`.
 use lambda_http::{Body, Error, Request, Response, service_fn};
-use serverless_sdk::serverless_handler;
+use serverless_sdk_http::serverless_handler;
 
 #[serverless_handler]
 async fn hello(req: Request) -> Result<Response<Body>, Error> {
