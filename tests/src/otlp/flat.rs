@@ -294,6 +294,14 @@ impl FlatSpan {
         self.events.iter().find(|event| event.name == name)
     }
 
+    /// The names of the span's events, in recorded order.
+    pub fn event_names(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .map(|event| event.name.as_str())
+            .collect()
+    }
+
     /// Every event named `name`.
     pub fn events_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FlatEvent> + 'a {
         self.events.iter().filter(move |event| event.name == name)
@@ -343,12 +351,23 @@ impl FlatSpan {
 /// `ExportTraceServiceRequest` (hex ids, nanosecond timestamps as strings, camelCase keys)
 /// contributes its spans; every other line (logs, blank lines, other JSON) is ignored.
 pub fn parse_json_lines(text: &str) -> Vec<FlatSpan> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| line.starts_with('{'))
-        .filter_map(|line| serde_json::from_str::<ExportTraceServiceRequest>(line).ok())
-        .flat_map(|request| FlatSpan::from_request(&request))
-        .collect()
+    text.lines().filter_map(parse_json_line).flatten().collect()
+}
+
+/// The spans of one line of output, if it is an OTLP/JSON `ExportTraceServiceRequest` (see
+/// [`parse_json_lines`]); `None` for anything else.
+pub fn parse_json_line(line: &str) -> Option<Vec<FlatSpan>> {
+    parse_export_request(line).map(|request| FlatSpan::from_request(&request))
+}
+
+/// One line of output decoded as an OTLP/JSON `ExportTraceServiceRequest`: a JSON object with a
+/// `resourceSpans` key. `None` for anything else (logs, other JSON such as EMF metrics).
+pub fn parse_export_request(line: &str) -> Option<ExportTraceServiceRequest> {
+    let line = line.trim();
+    if !line.starts_with('{') || !line.contains("\"resourceSpans\"") {
+        return None;
+    }
+    serde_json::from_str(line).ok()
 }
 
 fn attributes(key_values: &[KeyValue]) -> BTreeMap<String, AttrValue> {

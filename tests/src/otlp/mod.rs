@@ -12,7 +12,7 @@ mod flat;
 
 pub use flat::{
     AttrValue, FlatEvent, FlatLink, FlatSpan, STATUS_ERROR, STATUS_OK, STATUS_UNSET,
-    parse_json_lines,
+    parse_export_request, parse_json_line, parse_json_lines,
 };
 
 use crate::{
