@@ -1,5 +1,5 @@
 // Expansion snapshot, checked by `sdk-macros/src/snapshots.rs`.
-// Regenerate: UPDATE_SNAPSHOTS=1 cargo test -p serverless_sdk_macros snapshots
+// Regenerate: UPDATE_EXPECT=1 cargo test -p serverless_sdk_macros snapshots
 //
 // #[span]
 // fn checksum(d: &[u8]) -> u32 {
