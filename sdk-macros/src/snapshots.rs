@@ -1,5 +1,6 @@
 //! Expansion snapshots: what each macro generates for a few inputs, formatted with
-//! `prettyplease` and compared by `expect-test` with `tests/snapshots/<name>.rs`.
+//! `prettyplease` and compared by `expect-test` with `tests/snapshots/<name>.expanded.snap`
+//! (generated Rust, kept out of the build and of the tree's source files by its extension).
 //!
 //! After a deliberate change to the generated code, regenerate them with
 //! `UPDATE_EXPECT=1 cargo test -p serverless_sdk_macros snapshots` and review the diff.
@@ -29,7 +30,7 @@ fn check(name: &str, expand: Expand, attr_text: &str, args: TokenStream, item: T
     actual.push('\n');
     actual.push_str(&output);
     // Relative to this file.
-    expect_file![format!("../tests/snapshots/{name}.rs")].assert_eq(&actual);
+    expect_file![format!("../tests/snapshots/{name}.expanded.snap")].assert_eq(&actual);
 }
 
 /// Formats generated items like `rustfmt` would (close enough to review).
