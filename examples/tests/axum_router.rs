@@ -6,21 +6,15 @@
 //! stdout (one OTLP/JSON line per invocation). Set `SERVERLESS_SDK_TESTS_ECHO=1` to see the
 //! function's output while the test runs.
 
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    proxy::{self, Source},
-    trace_view::{Trace, edges},
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn axum_router_endpoints_come_from_the_matched_route() {
     // Behind a REST API the request path starts with the stage, which axum's routes do not
     // know: this `lambda_http` setting leaves it out (the example's documentation says so).
-    let function = Function::binary(
-        env!("CARGO_BIN_EXE_axum_router"),
+    let function = example_function!(
         "axum_router",
-        &[("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")],
+        &[("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")]
     )
     .await;
     for api in [Source::HttpApi, Source::RestApi] {
@@ -47,32 +41,18 @@ async fn axum_router_endpoints_come_from_the_matched_route() {
         // axum's own responses, passed through untouched.
         let user_body = r#"{"id":42,"name":"user 42"}"#;
         let order_body = r#"{"items":3,"orderId":"o-42-3"}"#;
-        assert_eq!(
-            function.proxy_response(&user),
-            proxy::parsed_response(
-                api,
-                200,
-                &[
-                    ("content-length", &user_body.len().to_string()),
-                    ("content-type", "application/json")
-                ],
-                user_body
-            ),
-            "{api:?}"
-        );
-        assert_eq!(
-            function.proxy_response(&order),
-            proxy::parsed_response(
-                api,
-                201,
-                &[
-                    ("content-length", &order_body.len().to_string()),
-                    ("content-type", "application/json")
-                ],
-                order_body
-            ),
-            "{api:?}"
-        );
+        for (outcome, status, body) in [(&user, 200, user_body), (&order, 201, order_body)] {
+            let length = body.len().to_string();
+            let headers = [
+                ("content-length", length.as_str()),
+                ("content-type", "application/json"),
+            ];
+            assert_eq!(
+                function.proxy_response(outcome),
+                proxy::parsed_response(api, status, &headers, body),
+                "{api:?}"
+            );
+        }
         assert_eq!(
             function.proxy_response(&health),
             proxy::parsed_response(

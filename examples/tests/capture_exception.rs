@@ -7,21 +7,11 @@
 //! stdout (one OTLP/JSON line per invocation). Set `SERVERLESS_SDK_TESTS_ECHO=1` to see the
 //! function's output while the test runs.
 
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    proxy::{self, Source},
-    trace_view::Trace,
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn capture_exception_records_the_error_and_answers_500() {
-    let function = Function::binary(
-        env!("CARGO_BIN_EXE_capture_exception"),
-        "capture_exception",
-        &[],
-    )
-    .await;
+    let function = example_function!("capture_exception").await;
     let free_fn = function
         .invoke(&events::apigw_v2("GET", "/hello", "GET /hello", None))
         .await;
@@ -85,15 +75,7 @@ async fn capture_exception_records_the_error_and_answers_500() {
         assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
         assert!(root.is_error(), "{}", trace.render());
         assert_eq!(root.event_names(), ["exception"], "{}", trace.render());
-        let exception = &root.events[0];
-        assert_eq!(exception.attr_str("exception.type"), Some("RealStuffError"));
-        assert_eq!(exception.attr_str("exception.message"), Some("aa"));
-        assert_eq!(
-            exception
-                .attr("exception.handled")
-                .and_then(|v| v.as_bool()),
-            Some(true)
-        );
+        let exception = root.assert_one_exception("RealStuffError", "aa", true);
         assert!(
             exception
                 .attr_str("code.file.path")

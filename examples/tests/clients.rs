@@ -7,7 +7,7 @@
 //! function's output while the test runs.
 
 use serde_json::json;
-use serverless_sdk_tests::{events, function::Function};
+use serverless_sdk_tests::prelude::*;
 
 /// `clients`: an HTTP API call and an S3 PutObject (against moto) are CLIENT spans under
 /// the invocation, carrying no credentials.
@@ -46,7 +46,7 @@ async fn clients_calls_become_client_spans() {
     for (bucket, status) in [("reports", 200), ("missing-bucket", 502)] {
         let vars = env(bucket);
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let function = Function::binary(env!("CARGO_BIN_EXE_clients"), "clients", &vars).await;
+        let function = example_function!("clients", &vars).await;
         let outcome = function
             .invoke(&events::fixture("clients-report.json"))
             .await;

@@ -8,16 +8,11 @@
 //! function's output while the test runs.
 
 use serde_json::json;
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    trace_view::{Trace, edges},
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn create_account_fails_with_the_step_functions_error_name() {
-    let function =
-        Function::binary(env!("CARGO_BIN_EXE_create_account"), "create_account", &[]).await;
+    let function = example_function!("create_account").await;
     let created = function
         .invoke(&json!({ "username": "carol", "email": "carol@example.com" }))
         .await;
@@ -70,21 +65,7 @@ async fn create_account_fails_with_the_step_functions_error_name() {
         edges(&[("db.username_taken", "create_account")])
     );
     assert_eq!(root.event_names(), ["exception"]);
-    let exception = &root.events[0];
-    assert_eq!(
-        exception.attr_str("exception.type"),
-        Some("AccountAlreadyExistsException")
-    );
-    assert_eq!(
-        exception.attr_str("exception.message"),
-        Some("Account is in use!")
-    );
-    assert_eq!(
-        exception
-            .attr("exception.handled")
-            .and_then(|v| v.as_bool()),
-        Some(false)
-    );
+    root.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", false);
 
     let root = Trace::of(&spans, &unreadable.request_id).root;
     assert_eq!(root.attr_str("serverless.outcome"), Some("error:unhandled"));

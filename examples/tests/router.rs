@@ -7,12 +7,7 @@
 //! stdout (one OTLP/JSON line per invocation). Set `SERVERLESS_SDK_TESTS_ECHO=1` to see the
 //! function's output while the test runs.
 
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    proxy::{self, Source},
-    trace_view::Trace,
-};
+use serverless_sdk_tests::prelude::*;
 
 /// One request to the router example and what it must answer.
 #[derive(Debug)]
@@ -80,7 +75,7 @@ const ROUTER_CASES: [RouterCase; 6] = [
 
 #[tokio::test]
 async fn router_records_each_route_template_behind_a_catch_all() {
-    let function = Function::binary(env!("CARGO_BIN_EXE_router"), "router", &[]).await;
+    let function = example_function!("router").await;
     for api in [Source::RestApi, Source::HttpApi] {
         let mut outcomes = Vec::new();
         for case in ROUTER_CASES {

@@ -8,15 +8,11 @@
 //! function's output while the test runs.
 
 use serde_json::json;
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    trace_view::{Trace, edges},
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn spans_nest_across_guards_macros_futures_and_spawned_tasks() {
-    let function = Function::binary(env!("CARGO_BIN_EXE_spans"), "spans", &[]).await;
+    let function = example_function!("spans").await;
     let scheduled = function.invoke(&events::eventbridge_schedule()).await;
     let documented = function
         .invoke(&events::fixture("eventbridge-schedule.json"))

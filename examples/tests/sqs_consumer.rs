@@ -8,21 +8,11 @@
 //! function's output while the test runs.
 
 use serde_json::json;
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    otlp::{FlatSpan, parse_json_lines},
-    trace_view::{Trace, edges, render_tree},
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn sqs_consumer_spans_each_record_and_reports_the_bad_one() {
-    let function = Function::binary(
-        env!("CARGO_BIN_EXE_sqs_consumer"),
-        "sqs_consumer",
-        &[("ORDERS_TABLE", "orders-test")],
-    )
-    .await;
+    let function = example_function!("sqs_consumer", &[("ORDERS_TABLE", "orders-test")]).await;
     let batch = function
         .invoke(&events::sqs(&[
             r#"{"orderId": "o-1", "amountCents": 1250}"#,
@@ -124,7 +114,7 @@ async fn sqs_consumer_spans_each_record_and_reports_the_bad_one() {
 #[tokio::test]
 async fn sqs_consumer_reads_its_defaults_and_reports_a_bad_config_at_init() {
     // No ORDERS_TABLE: the default table.
-    let function = Function::binary(env!("CARGO_BIN_EXE_sqs_consumer"), "sqs_consumer", &[]).await;
+    let function = example_function!("sqs_consumer").await;
     let outcome = function
         .invoke(&events::sqs(&[r#"{"orderId": "o-1", "amountCents": 5}"#]))
         .await;
@@ -140,12 +130,7 @@ async fn sqs_consumer_reads_its_defaults_and_reports_a_bad_config_at_init() {
     function.stop().await;
 
     // A bad MAX_BODY_BYTES: the cold start fails, Lambda and telemetry are told.
-    let function = Function::binary(
-        env!("CARGO_BIN_EXE_sqs_consumer"),
-        "sqs_consumer",
-        &[("MAX_BODY_BYTES", "lots")],
-    )
-    .await;
+    let function = example_function!("sqs_consumer", &[("MAX_BODY_BYTES", "lots")]).await;
     let report = function.wait_init_error().await;
     assert_eq!(report.error_type, "Runtime.InitError");
     assert!(

@@ -8,16 +8,11 @@
 //! function's output while the test runs.
 
 use serde_json::{Value, json};
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    proxy::{self, Source},
-    trace_view::Trace,
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn tag_event_tags_the_invocation_with_custom_json() {
-    let function = Function::binary(env!("CARGO_BIN_EXE_tag_event"), "tag_event", &[]).await;
+    let function = example_function!("tag_event").await;
     let body = r#"{"customerId": "42", "plan": "free-trial"}"#;
     let rest_api = function
         .invoke(&events::apigw_v1(

@@ -7,16 +7,11 @@
 //! function's output while the test runs.
 
 use serde_json::{Value, json};
-use serverless_sdk_tests::{
-    events,
-    function::Function,
-    proxy::{self, Source},
-    trace_view::Trace,
-};
+use serverless_sdk_tests::prelude::*;
 
 #[tokio::test]
 async fn throw_error_answers_400_three_ways() {
-    let function = Function::binary(env!("CARGO_BIN_EXE_throw_error"), "throw_error", &[]).await;
+    let function = example_function!("throw_error").await;
     let valid = function
         .invoke(&events::apigw_v1(
             "POST",
@@ -54,36 +49,25 @@ async fn throw_error_answers_400_three_ways() {
     let parse_error = serde_json::from_str::<Value>(r#"{"blah": "#)
         .expect_err("not JSON")
         .to_string();
-    let invalid_headers = [
-        ("content-type", "application/json"),
-        ("x-request-id", invalid.request_id.as_str()),
-    ];
-    assert_eq!(
-        function.proxy_response(&invalid),
-        proxy::parsed_response(
-            Source::RestApi,
-            400,
-            &invalid_headers,
-            &proxy::sdk_error_body(
-                &format!("Invalid JSON body: {parse_error}"),
-                &invalid.request_id
+    // And the `HttpError` type's default message, the reason phrase.
+    for (outcome, message) in [
+        (&invalid, format!("Invalid JSON body: {parse_error}")),
+        (&empty, "Bad Request".to_owned()),
+    ] {
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-request-id", outcome.request_id.as_str()),
+        ];
+        assert_eq!(
+            function.proxy_response(outcome),
+            proxy::parsed_response(
+                Source::RestApi,
+                400,
+                &headers,
+                &proxy::sdk_error_body(&message, &outcome.request_id)
             )
-        )
-    );
-    // The `HttpError` type's default message, the reason phrase.
-    let empty_headers = [
-        ("content-type", "application/json"),
-        ("x-request-id", empty.request_id.as_str()),
-    ];
-    assert_eq!(
-        function.proxy_response(&empty),
-        proxy::parsed_response(
-            Source::RestApi,
-            400,
-            &empty_headers,
-            &proxy::sdk_error_body("Bad Request", &empty.request_id)
-        )
-    );
+        );
+    }
 
     let spans = function.wait_for_traces(&[&valid, &invalid, &empty]).await;
     for outcome in [&valid, &invalid, &empty] {

@@ -102,6 +102,21 @@ async fn parts(response: impl IntoResponse) -> (u16, http::HeaderMap, String) {
     (status, headers, body)
 }
 
+/// Calls `handler` with the request of `event` and `body`; returns its response's status,
+/// headers and body.
+async fn call<F, R, E>(
+    handler: impl FnOnce(Request) -> F,
+    event: Value,
+    body: Option<&str>,
+) -> (u16, http::HeaderMap, String)
+where
+    F: std::future::Future<Output = Result<R, E>>,
+    R: IntoResponse,
+    E: std::fmt::Debug,
+{
+    parts(handler(request(event, body)).await.unwrap()).await
+}
+
 fn with_path(mut event: Value, path: &str) -> Value {
     event["path"] = json!(path);
     event
@@ -118,20 +133,10 @@ async fn failures_become_proxy_responses_and_telemetry() {
     let _ = root_spans();
     let v1 = fixture("apigw-v1.json");
 
-    let (status, _, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/1"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(orders, with_path(v1.clone(), "/orders/1"), None).await;
     assert_eq!((status, body.as_str()), (201, "created"));
 
-    let (status, headers, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/db"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, body) = call(orders, with_path(v1.clone(), "/orders/db"), None).await;
     assert_eq!(status, 500);
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["x-request-id"], "req-123");
@@ -140,36 +145,21 @@ async fn failures_become_proxy_responses_and_telemetry() {
         json!({"message": "Internal Server Error", "requestId": "req-123"})
     );
 
-    let (status, _, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/panic"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(orders, with_path(v1.clone(), "/orders/panic"), None).await;
     assert_eq!(status, 500);
     assert!(
         !body.contains("secret") && !body.contains("abc") && !body.contains("panic"),
         "{body}"
     );
 
-    let (status, _, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/missing"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(orders, with_path(v1.clone(), "/orders/missing"), None).await;
     assert_eq!(status, 404);
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["message"],
         "order 7 not found"
     );
 
-    let (status, _, body) = parts(
-        create(request(v1.clone(), Some("{not json")))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(create, v1.clone(), Some("{not json")).await;
     assert_eq!(status, 400);
     assert!(body.contains("Invalid JSON body"), "{body}");
 

@@ -113,11 +113,7 @@ pub fn apigw_v1(method: &str, path: &str, resource: &str, body: Option<&str>) ->
         "multiValueQueryStringParameters",
         null_if_empty(multi),
     );
-    set(
-        &mut event,
-        "body",
-        body.map_or(Value::Null, |body| json!(body)),
-    );
+    set(&mut event, "body", text_body(body));
     set(&mut event, "isBase64Encoded", json!(false));
     if let Some(context) = event.get_mut("requestContext") {
         set(context, "httpMethod", json!(method));
@@ -247,11 +243,7 @@ fn v2_event(
         "pathParameters",
         path_parameters(template, path_only),
     );
-    set_or_remove(
-        &mut event,
-        "body",
-        body.map_or(Value::Null, |body| json!(body)),
-    );
+    set_or_remove(&mut event, "body", text_body(body));
     set(&mut event, "isBase64Encoded", json!(false));
     if let Some(context) = event.get_mut("requestContext") {
         set(context, "routeKey", json!(route_key));
@@ -268,6 +260,11 @@ fn v2_event(
         }
     }
     event
+}
+
+/// A text body as an event carries it: the string, or `null` for none.
+fn text_body(body: Option<&str>) -> Value {
+    body.map_or(Value::Null, |body| json!(body))
 }
 
 fn set(object: &mut Value, key: &str, value: Value) {

@@ -11,14 +11,11 @@
 //! /// Not a test: the function process.
 //! #[test]
 //! fn function_child() {
-//!     let Some(result) = run_function_child(|mode| async move {
+//!     run_function_child(|mode| async move {
 //!         // `mode` picks the handler, e.g.
 //!         // `serverless_sdk::run(service_fn(handler)).await`.
 //!         Ok::<(), String>(())
-//!     }) else {
-//!         return; // An ordinary test run: nothing to do.
-//!     };
-//!     std::process::exit(i32::from(result.is_err()));
+//!     });
 //! }
 //!
 //! #[tokio::test]
@@ -37,6 +34,7 @@
 //! [`OtlpReceiver::wait_for_spans`], return what they have on their own timeout instead.)
 
 use std::{
+    fmt,
     future::Future,
     path::Path,
     process::ExitStatus,
@@ -72,22 +70,54 @@ pub const MODE_ENV: &str = "SERVERLESS_SDK_TESTS_MODE";
 
 /// In the test [`CHILD_TEST`]: when this process is the function that
 /// [`Function::test_child`] started, runs `serve(mode)` (the mode that `test_child` was given)
-/// to completion on a multi-threaded tokio runtime, as `#[tokio::main]` builds it, and returns
-/// its output. `None` in an ordinary test run, where the test has nothing to do.
+/// on a multi-threaded tokio runtime, as `#[tokio::main]` builds it, until it returns (the
+/// Lambda runtime loop returns once the Runtime API is gone, or when initialisation fails);
+/// then prints `lambda runtime stopped: …` on stderr and exits, as `main` would, with status 1
+/// for an `Err` and 0 otherwise. In an ordinary test run it returns at once: the test has
+/// nothing to do.
 ///
 /// # Panics
 ///
 /// If tokio cannot build a runtime.
-pub fn run_function_child<F: Future>(serve: impl FnOnce(String) -> F) -> Option<F::Output> {
+pub fn run_function_child<T, E, F>(serve: impl FnOnce(String) -> F)
+where
+    F: Future<Output = Result<T, E>>,
+    E: fmt::Debug,
+{
     if !is_function_child(CHILD_TEST) {
-        return None;
+        return;
     }
     let mode = std::env::var(MODE_ENV).unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|err| panic!("cannot build the function's tokio runtime: {err}"));
-    Some(runtime.block_on(serve(mode)))
+    let result = runtime.block_on(serve(mode));
+    match &result {
+        Ok(_) => eprintln!("lambda runtime stopped: Ok"),
+        Err(err) => eprintln!("lambda runtime stopped: Err({err:?})"),
+    }
+    std::process::exit(i32::from(result.is_err()));
+}
+
+/// Starts the binary `name` of the calling package (`env!("CARGO_BIN_EXE_<name>")`, which
+/// cargo sets for integration tests) as the Lambda function `name`, with the environment `env`
+/// (default none): [`Function::binary`] for an example.
+///
+/// In an integration test of a package with the binary `sqs_consumer` (not compiled here,
+/// where there is none):
+///
+/// ```ignore
+/// let function = serverless_sdk_tests::example_function!("sqs_consumer", &[("ORDERS_TABLE", "t")]).await;
+/// ```
+#[macro_export]
+macro_rules! example_function {
+    ($name:literal) => {
+        $crate::example_function!($name, &[])
+    };
+    ($name:literal, $env:expr) => {
+        $crate::function::Function::binary(env!(concat!("CARGO_BIN_EXE_", $name)), $name, $env)
+    };
 }
 
 /// One invocation, named by its request id: an [`InvokeOutcome`], or the id itself.

@@ -24,6 +24,7 @@
 //! * [`proxy`]: the HTTP event sources and the proxy responses `lambda_http` answers them with.
 //! * [`moto`]: the AWS emulator moto in server mode, installed on first use if need be.
 //! * [`client`] and [`server`]: a minimal HTTP/1 client and server.
+//! * [`prelude`]: the names the suites use most, for a glob import.
 //!
 //! ```no_run
 //! use serverless_sdk_tests::{function::Function, otlp::OtlpReceiver};
@@ -54,6 +55,7 @@ pub mod events;
 pub mod function;
 pub mod moto;
 pub mod otlp;
+pub mod prelude;
 pub mod proxy;
 pub mod recorder;
 pub mod runtime_api;

@@ -37,7 +37,7 @@ use serverless_sdk::{
     serverless_handler, span,
 };
 use serverless_sdk_tests::{
-    function::{Function, run_function_child},
+    function::{Function, MODE_ENV, run_function_child},
     moto::Moto,
     otlp::FlatSpan,
     runtime_api::FunctionProcess,
@@ -139,16 +139,6 @@ where
     })
 }
 
-/// The seed scenario with reqwest.
-#[serverless_handler]
-async fn reqwest_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
-    Ok(http_calls(
-        |url, authorization| async move { reqwest_get(&url, authorization).await },
-        |base| async move { reqwest_echo(&base).await },
-    )
-    .await)
-}
-
 type Hyper = HttpClientService<Client<HttpConnector, Empty<Bytes>>>;
 
 static TOWER: OnceLock<Hyper> = OnceLock::new();
@@ -189,14 +179,20 @@ async fn tower_echo(base: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-/// The same scenario with a plain `hyper_util` client under `HttpClientLayer`.
+/// The seed scenario with the client the mode names: reqwest (through
+/// `reqwest-middleware`), or a plain `hyper_util` client under `HttpClientLayer`.
 #[serverless_handler]
-async fn tower_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
-    Ok(http_calls(
-        |url, authorization| async move { tower_status(&url, authorization).await },
-        |base| async move { tower_echo(&base).await },
-    )
-    .await)
+async fn client_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
+    let calls = if env(MODE_ENV) == "reqwest" {
+        let status =
+            |url: String, authorization| async move { reqwest_get(&url, authorization).await };
+        http_calls(status, |base| async move { reqwest_echo(&base).await }).await
+    } else {
+        let status =
+            |url: String, authorization| async move { tower_status(&url, authorization).await };
+        http_calls(status, |base| async move { tower_echo(&base).await }).await
+    };
+    Ok(calls)
 }
 
 /// The AWS SDK's HTTP client in these tests: plain HTTP through `hyper_util`, under
@@ -425,17 +421,13 @@ async fn aws_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Error> 
 /// Not a test: the function process.
 #[test]
 fn function_child() {
-    let Some(result) = run_function_child(|which| async move {
+    run_function_child(|which| async move {
         match which.as_str() {
-            "reqwest" => serverless_sdk::run(service_fn(reqwest_calls)).await,
-            "tower" => serverless_sdk::run(service_fn(tower_calls)).await,
+            "reqwest" | "tower" => serverless_sdk::run(service_fn(client_calls)).await,
             "aws" => serverless_sdk::run(service_fn(aws_calls)).await,
             other => panic!("unknown function {other}"),
         }
-    }) else {
-        return;
-    };
-    std::process::exit(i32::from(result.is_err()));
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -742,6 +734,17 @@ fn assert_succeeded(span: &FlatSpan) {
     assert_request_id(span);
 }
 
+/// The two spans named `name`: the one without `error.type`, then the one with.
+fn succeeded_and_failed<'a>(trace: &'a Trace, name: &str) -> (&'a FlatSpan, &'a FlatSpan) {
+    let spans = trace.all_named(name);
+    assert_eq!(spans.len(), 2, "{}", trace.render());
+    let (ok, failed): (Vec<&FlatSpan>, Vec<&FlatSpan>) = spans
+        .into_iter()
+        .partition(|s| s.attr("error.type").is_none());
+    assert_eq!((ok.len(), failed.len()), (1, 1), "{}", trace.render());
+    (ok[0], failed[0])
+}
+
 fn string_array(span: &FlatSpan, key: &str) -> Vec<String> {
     span.attr(key)
         .and_then(|v| v.as_array())
@@ -783,12 +786,7 @@ async fn aws_sdk_operations_against_moto_become_client_spans() {
     assert_eq!(put.attr_str("aws.s3.key"), Some(KEY));
 
     // Two GetObject calls; the presigned one made no call and no span.
-    let gets = trace.all_named("S3.GetObject");
-    assert_eq!(gets.len(), 2, "{}", trace.render());
-    let (ok, missing): (Vec<&FlatSpan>, Vec<&FlatSpan>) = gets
-        .into_iter()
-        .partition(|s| s.attr("error.type").is_none());
-    let (get, missing) = (ok[0], missing[0]);
+    let (get, missing) = succeeded_and_failed(&trace, "S3.GetObject");
     assert_aws_span(&trace, get, "S3", "GetObject");
     assert_succeeded(get);
     assert_eq!(get.attr_str("aws.s3.key"), Some(KEY));
@@ -830,12 +828,7 @@ async fn aws_sdk_operations_against_moto_become_client_spans() {
     assert_succeeded(put_item);
     assert_eq!(string_array(put_item, "aws.dynamodb.table_names"), [TABLE]);
 
-    let gets = trace.all_named("DynamoDB.GetItem");
-    assert_eq!(gets.len(), 2, "{}", trace.render());
-    let (ok, missing): (Vec<&FlatSpan>, Vec<&FlatSpan>) = gets
-        .into_iter()
-        .partition(|s| s.attr("error.type").is_none());
-    let (get_item, missing_table) = (ok[0], missing[0]);
+    let (get_item, missing_table) = succeeded_and_failed(&trace, "DynamoDB.GetItem");
     assert_aws_span(&trace, get_item, "DynamoDB", "GetItem");
     assert_succeeded(get_item);
     assert_eq!(string_array(get_item, "aws.dynamodb.table_names"), [TABLE]);

@@ -93,7 +93,7 @@ struct MissingTable;
 /// Not a test: the function process.
 #[test]
 fn function_child() {
-    let Some(result) = run_function_child(|which| async move {
+    run_function_child(|which| async move {
         match which.as_str() {
             "create_account" => serverless_sdk::run(service_fn(create_account)).await,
             "signup" => serverless_sdk::run(service_fn(signup)).await,
@@ -120,11 +120,7 @@ fn function_child() {
             }
             other => panic!("unknown function {other}"),
         }
-    }) else {
-        return;
-    };
-    // As `main` returning `Err` does: a failed start exits non-zero.
-    std::process::exit(i32::from(result.is_err()));
+    });
 }
 
 /// Starts the function process serving `function`, named after it.
@@ -162,14 +158,8 @@ async fn a_handler_past_its_deadline_is_reported_before_lambda_stops_it() {
     );
     let event = root.event("exception").expect("a timeout exception event");
     assert_eq!(event.attr_str("exception.type"), Some("TimeoutError"));
-    let budget = event
-        .attr("serverless.timeout.budget_ms")
-        .and_then(|v| v.as_i64())
-        .unwrap();
-    let elapsed = event
-        .attr("serverless.timeout.elapsed_ms")
-        .and_then(|v| v.as_i64())
-        .unwrap();
+    let budget = event.attr_i64("serverless.timeout.budget_ms").unwrap();
+    let elapsed = event.attr_i64("serverless.timeout.elapsed_ms").unwrap();
     assert!((700..=800).contains(&budget), "budget {budget}");
     assert!(
         elapsed < budget && elapsed >= budget - 200,
@@ -270,7 +260,7 @@ async fn an_event_that_does_not_fit_the_handler_type_is_an_unmarshal_error() {
         report.error_message
     );
     // Nothing panicked: the next event is served.
-    let good = function.api.invoke(json!({ "id": 7 }).to_string()).await;
+    let good = function.invoke(&json!({ "id": 7 })).await;
     assert_eq!(good.json(), Some(json!({ "id": 7 })));
     let spans = function.wait_for_export_lines(2).await;
     let roots = roots(&spans);
@@ -284,9 +274,7 @@ async fn an_event_that_does_not_fit_the_handler_type_is_an_unmarshal_error() {
         Some("error:unhandled")
     );
     assert_eq!(
-        failed
-            .attr("serverless.event.size_bytes")
-            .and_then(|v| v.as_i64()),
+        failed.attr_i64("serverless.event.size_bytes"),
         Some(i64::try_from(bad.len()).unwrap())
     );
     let event = failed.event("exception").unwrap();
@@ -319,15 +307,9 @@ fn catch_rule_matches(error_type: &str) -> bool {
 #[tokio::test]
 async fn step_functions_catch_rules_match_the_short_type_name() {
     let function = start("create_account", &[]).await;
-    let ok = function
-        .api
-        .invoke(json!({ "username": "bob" }).to_string())
-        .await;
+    let ok = function.invoke(&json!({ "username": "bob" })).await;
     assert_eq!(ok.json(), Some(json!({ "created": true })));
-    let taken = function
-        .api
-        .invoke(json!({ "username": "taken" }).to_string())
-        .await;
+    let taken = function.invoke(&json!({ "username": "taken" })).await;
     let report = taken.error().unwrap();
     assert_eq!(report.error_type, "AccountAlreadyExistsException");
     assert_eq!(report.error_message, "Account is in use!");
@@ -350,19 +332,13 @@ async fn step_functions_catch_rules_match_the_short_type_name() {
 
     // An error type can name its errorType explicitly.
     let function = start("signup", &[]).await;
-    let taken = function
-        .api
-        .invoke(json!({ "username": "taken" }).to_string())
-        .await;
+    let taken = function.invoke(&json!({ "username": "taken" })).await;
     assert_eq!(
         taken.error().unwrap().error_type,
         "AccountAlreadyExistsException"
     );
     assert!(catch_rule_matches(&taken.error().unwrap().error_type));
-    let reserved = function
-        .api
-        .invoke(json!({ "username": "admin" }).to_string())
-        .await;
+    let reserved = function.invoke(&json!({ "username": "admin" })).await;
     assert_eq!(
         reserved.error().unwrap().error_type,
         "UsernameReservedException"
@@ -375,17 +351,11 @@ async fn peak_memory_is_recorded_with_a_warning_near_the_limit() {
     // 128 MB: far from the limit. 1 MB: any process is past 90% of it.
     for (memory, warns) in [("128", false), ("1", true)] {
         let function = start("sleepy", &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)]).await;
-        let _ = function.api.invoke(json!({}).to_string()).await;
+        let _ = function.invoke(&json!({})).await;
         let spans = function.wait_for_export_lines(1).await;
         let root = roots(&spans)[0];
-        let peak = root
-            .attr("serverless.memory.peak_bytes")
-            .and_then(|v| v.as_i64())
-            .unwrap();
-        let limit = root
-            .attr("serverless.memory.limit_bytes")
-            .and_then(|v| v.as_i64())
-            .unwrap();
+        let peak = root.attr_i64("serverless.memory.peak_bytes").unwrap();
+        let limit = root.attr_i64("serverless.memory.limit_bytes").unwrap();
         assert!(peak > 1024 * 1024, "peak {peak}");
         assert_eq!(limit, memory.parse::<i64>().unwrap() * 1024 * 1024);
         let warned = root
@@ -398,14 +368,8 @@ async fn peak_memory_is_recorded_with_a_warning_near_the_limit() {
 #[tokio::test]
 async fn emf_metrics_count_errors_when_enabled() {
     let function = start("create_account", &[("SERVERLESS_SDK_EMF_METRICS", "true")]).await;
-    let _ = function
-        .api
-        .invoke(json!({ "username": "bob" }).to_string())
-        .await;
-    let _ = function
-        .api
-        .invoke(json!({ "username": "taken" }).to_string())
-        .await;
+    let _ = function.invoke(&json!({ "username": "bob" })).await;
+    let _ = function.invoke(&json!({ "username": "taken" })).await;
     let _ = function.wait_for_export_lines(2).await;
     let metrics: Vec<Value> = function
         .process
@@ -427,10 +391,7 @@ async fn emf_metrics_count_errors_when_enabled() {
 
     // Off by default.
     let function = start("create_account", &[]).await;
-    let _ = function
-        .api
-        .invoke(json!({ "username": "bob" }).to_string())
-        .await;
+    let _ = function.invoke(&json!({ "username": "bob" })).await;
     let _ = function.wait_for_export_lines(1).await;
     assert!(
         function

@@ -198,16 +198,13 @@ fn store(item: u64) -> u64 {
 /// Not a test: the entry point of the function process the tests start.
 #[test]
 fn function_child() {
-    let Some(result) = run_function_child(|mode| async move {
+    run_function_child(|mode| async move {
         if mode == "concurrent" {
             serverless_sdk::run_concurrent(service_fn(handler)).await
         } else {
             serverless_sdk::run(service_fn(handler)).await
         }
-    }) else {
-        return;
-    };
-    eprintln!("lambda runtime stopped: {result:?}");
+    });
 }
 
 /* -------------------------------------- helpers ------------------------------------- */
@@ -266,17 +263,38 @@ fn assert_echo_root(trace: &Trace, sent: &Sent, coldstart: bool) {
     assert!(root.start_unix_nano > 0 && root.end_unix_nano >= root.start_unix_nano);
 }
 
-/// The one `exception` event of `span`, with its attributes checked.
-fn assert_one_exception(span: &FlatSpan, type_name: &str, message: &str, handled: bool) {
-    let exceptions: Vec<_> = span.events_named("exception").collect();
-    assert_eq!(exceptions.len(), 1, "{:?}", span.events);
-    let event = exceptions[0];
-    assert_eq!(event.attr_str("exception.type"), Some(type_name));
-    assert_eq!(event.attr_str("exception.message"), Some(message));
-    assert_eq!(
-        event.attr("exception.handled").and_then(|v| v.as_bool()),
-        Some(handled)
+/// Starts the function exporting to a new OTLP receiver, with `env` besides.
+async fn start_exporting(env: &[(&str, &str)]) -> (OtlpReceiver, Function) {
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let endpoint = receiver.endpoint();
+    let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    vars.extend_from_slice(env);
+    let function = Function::test_child(FUNCTION, "sequential", &vars).await;
+    (receiver, function)
+}
+
+/// Asserts that the function printed no telemetry.
+fn assert_nothing_on_stdout(function: &Function) {
+    assert!(
+        parse_json_lines(&function.process.stdout_text()).is_empty(),
+        "stdout:\n{}",
+        function.process.stdout_text()
     );
+}
+
+/// Invokes `echo` under the X-Ray header `header`; returns the invocation's root span.
+async fn echo_root_under(function: &Function, header: &str) -> FlatSpan {
+    let outcome = function
+        .invoke_with(
+            &json!({ "op": "echo", "value": 1 }),
+            InvokeOptions {
+                trace_header: Some(header.to_owned()),
+                ..InvokeOptions::default()
+            },
+        )
+        .await;
+    function.response(&outcome);
+    function.trace(&outcome).await.root
 }
 
 /// Asserts the resource every span of a Lambda function carries.
@@ -377,14 +395,7 @@ async fn default_exporter_writes_one_otlp_json_line_per_invocation() {
 
 #[tokio::test]
 async fn otlp_endpoint_sends_protobuf_to_the_collector_and_nothing_to_stdout() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let function = Function::test_child(
-        FUNCTION,
-        "sequential",
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
-    )
-    .await;
+    let (receiver, function) = start_exporting(&[]).await;
 
     let mut sent = Vec::new();
     for n in 0..3 {
@@ -410,26 +421,12 @@ async fn otlp_endpoint_sends_protobuf_to_the_collector_and_nothing_to_stdout() {
     for (index, sent) in sent.iter().enumerate() {
         assert_echo_root(&Trace::of(&spans, &sent.request_id), sent, index == 0);
     }
-    assert!(
-        parse_json_lines(&function.process.stdout_text()).is_empty(),
-        "stdout:\n{}",
-        function.process.stdout_text()
-    );
+    assert_nothing_on_stdout(&function);
 }
 
 #[tokio::test]
 async fn traces_exporter_none_exports_nothing_and_changes_no_response() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let function = Function::test_child(
-        FUNCTION,
-        "sequential",
-        &[
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-        ],
-    )
-    .await;
+    let (receiver, function) = start_exporting(&[("OTEL_TRACES_EXPORTER", "none")]).await;
 
     let outcome = function
         .invoke(&json!({ "op": "echo", "value": "a" }))
@@ -450,11 +447,7 @@ async fn traces_exporter_none_exports_nothing_and_changes_no_response() {
     function.wait_for_stats(|stats| stats.next_polls >= 4).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.requests(), 0);
-    assert!(
-        parse_json_lines(&function.process.stdout_text()).is_empty(),
-        "stdout:\n{}",
-        function.process.stdout_text()
-    );
+    assert_nothing_on_stdout(&function);
     let stats = function.api.stats();
     assert_eq!((stats.responses, stats.errors), (2, 1));
 }
@@ -521,12 +514,7 @@ async fn free_functions_and_context_record_on_their_invocation() {
         let event = root.event("serverless.message").unwrap();
         assert_eq!(event.attr_str("message"), Some(message));
         assert_eq!(event.attr_str("level"), Some("info"));
-        assert_one_exception(
-            root,
-            "AccountAlreadyExistsException",
-            "Account is in use!",
-            true,
-        );
+        root.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", true);
         let exception = root.event("exception").unwrap();
         assert!(
             exception
@@ -534,10 +522,7 @@ async fn free_functions_and_context_record_on_their_invocation() {
                 .is_some_and(|path| path.ends_with("e2e_foundation.rs")),
             "{exception:?}"
         );
-        assert_eq!(
-            exception.attr("code.line.number").and_then(|v| v.as_i64()),
-            Some(line)
-        );
+        assert_eq!(exception.attr_i64("code.line.number"), Some(line));
         assert_eq!(root.attr_str("http.route"), Some(route));
         assert_eq!(root.attr_str("serverless.endpoint"), Some(route));
         assert_eq!(root.name, route, "no HTTP method for a direct invocation");
@@ -562,12 +547,7 @@ async fn free_functions_and_context_record_on_their_invocation() {
         ["exception"],
         "the free capture is lost"
     );
-    assert_one_exception(
-        root,
-        "AccountAlreadyExistsException",
-        "Account is in use!",
-        true,
-    );
+    root.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", true);
     let detached_span = trace.named("detached-span");
     trace.assert_child_of(detached_span, root);
     assert_eq!(detached_span.event_names(), ["serverless.message"]);
@@ -587,12 +567,7 @@ async fn free_functions_and_context_record_on_their_invocation() {
     trace.assert_child_of(outer, root);
     trace.assert_child_of(in_task, outer);
     assert_eq!(in_task.event_names(), ["exception", "serverless.message"]);
-    assert_one_exception(
-        in_task,
-        "AccountAlreadyExistsException",
-        "Account is in use!",
-        true,
-    );
+    in_task.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", true);
     assert!(in_task.is_error());
     assert!(!outer.is_error(), "{outer:?}");
     assert!(root.events.is_empty(), "{:?}", root.events);
@@ -727,7 +702,7 @@ async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans()
         }
         if item % 2 == 1 {
             assert_eq!(root.event_names(), ["exception"], "{}", context());
-            assert_one_exception(root, "OddItem", &format!("item {item} is odd"), true);
+            root.assert_one_exception("OddItem", &format!("item {item} is odd"), true);
             assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
         } else {
             assert!(root.events.is_empty(), "{:?}\n{}", root.events, context());
@@ -742,17 +717,8 @@ async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans()
 
 #[tokio::test]
 async fn export_happens_after_the_response_and_before_the_next_poll() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let function = Function::test_child(
-        FUNCTION,
-        "sequential",
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", "10000"),
-        ],
-    )
-    .await;
+    let (receiver, function) =
+        start_exporting(&[("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", "10000")]).await;
     function
         .wait_for_stats(|stats| stats.polls_waiting == 1)
         .await;
@@ -814,21 +780,7 @@ async fn xray_headers_in_their_real_shapes_continue_the_trace() {
         ),
     ];
     for (header, parent) in cases {
-        let outcome = function
-            .invoke_with(
-                &json!({ "op": "echo", "value": 1 }),
-                InvokeOptions {
-                    trace_header: Some(header.clone()),
-                    ..InvokeOptions::default()
-                },
-            )
-            .await;
-        function.response(&outcome);
-        let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-        let span = spans
-            .iter()
-            .find(|s| s.attr_str("faas.invocation_id") == Some(&*outcome.request_id))
-            .unwrap();
+        let span = echo_root_under(&function, &header).await;
         assert_eq!(
             span.trace_id, "5759e988bd862e3fe1be46a994272793",
             "{header}"
@@ -842,18 +794,7 @@ async fn xray_headers_in_their_real_shapes_continue_the_trace() {
 async fn xray_header_with_a_trailing_separator_continues_the_trace() {
     let function = Function::test_child(FUNCTION, "sequential", &[]).await;
     let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;";
-    let outcome = function
-        .invoke_with(
-            &json!({ "op": "echo", "value": 1 }),
-            InvokeOptions {
-                trace_header: Some(header.to_owned()),
-                ..InvokeOptions::default()
-            },
-        )
-        .await;
-    function.response(&outcome);
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let root = Trace::of(&spans, &outcome.request_id).root;
+    let root = echo_root_under(&function, header).await;
     assert_eq!(root.trace_id, "5759e988bd862e3fe1be46a994272793");
     assert_eq!(root.parent_span_id, "53995c3f42cd8ad8");
 }

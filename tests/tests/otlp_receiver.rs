@@ -14,6 +14,16 @@ use serverless_sdk_tests::{
 };
 use std::time::{Duration, Instant};
 
+fn string_attribute(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(value.to_owned())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
 fn export(names: &[&str]) -> ExportTraceServiceRequest {
     let spans = names
         .iter()
@@ -25,26 +35,14 @@ fn export(names: &[&str]) -> ExportTraceServiceRequest {
             kind: 2,
             start_time_unix_nano: 1_000,
             end_time_unix_nano: 2_000,
-            attributes: vec![KeyValue {
-                key: "faas.trigger".to_owned(),
-                value: Some(AnyValue {
-                    value: Some(Value::StringValue("http".to_owned())),
-                }),
-                ..KeyValue::default()
-            }],
+            attributes: vec![string_attribute("faas.trigger", "http")],
             ..Span::default()
         })
         .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".to_owned(),
-                    value: Some(AnyValue {
-                        value: Some(Value::StringValue("orders".to_owned())),
-                    }),
-                    ..KeyValue::default()
-                }],
+                attributes: vec![string_attribute("service.name", "orders")],
                 ..Resource::default()
             }),
             scope_spans: vec![ScopeSpans {

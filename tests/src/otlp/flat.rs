@@ -138,16 +138,33 @@ pub struct FlatEvent {
     pub attributes: BTreeMap<String, AttrValue>,
 }
 
-impl FlatEvent {
-    /// The attribute `key`.
-    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
-        self.attributes.get(key)
-    }
+/// The typed getters of the `attributes` of [`FlatSpan`] and [`FlatEvent`].
+macro_rules! attribute_getters {
+    () => {
+        /// The attribute `key`.
+        pub fn attr(&self, key: &str) -> Option<&AttrValue> {
+            self.attributes.get(key)
+        }
 
-    /// The attribute `key`, if it is a string.
-    pub fn attr_str(&self, key: &str) -> Option<&str> {
-        self.attr(key).and_then(AttrValue::as_str)
-    }
+        /// The attribute `key`, if it is a string.
+        pub fn attr_str(&self, key: &str) -> Option<&str> {
+            self.attr(key).and_then(AttrValue::as_str)
+        }
+
+        /// The attribute `key`, if it is an integer.
+        pub fn attr_i64(&self, key: &str) -> Option<i64> {
+            self.attr(key).and_then(AttrValue::as_i64)
+        }
+
+        /// The attribute `key`, if it is a boolean.
+        pub fn attr_bool(&self, key: &str) -> Option<bool> {
+            self.attr(key).and_then(AttrValue::as_bool)
+        }
+    };
+}
+
+impl FlatEvent {
+    attribute_getters!();
 }
 
 /// A link to another span.
@@ -264,25 +281,7 @@ impl FlatSpan {
         spans
     }
 
-    /// The attribute `key`.
-    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
-        self.attributes.get(key)
-    }
-
-    /// The attribute `key`, if it is a string.
-    pub fn attr_str(&self, key: &str) -> Option<&str> {
-        self.attr(key).and_then(AttrValue::as_str)
-    }
-
-    /// The attribute `key`, if it is an integer.
-    pub fn attr_i64(&self, key: &str) -> Option<i64> {
-        self.attr(key).and_then(AttrValue::as_i64)
-    }
-
-    /// The attribute `key`, if it is a boolean.
-    pub fn attr_bool(&self, key: &str) -> Option<bool> {
-        self.attr(key).and_then(AttrValue::as_bool)
-    }
+    attribute_getters!();
 
     /// The resource attribute `key`, if it is a string (e.g. `service.name`).
     pub fn resource_str(&self, key: &str) -> Option<&str> {
@@ -300,6 +299,39 @@ impl FlatSpan {
             .iter()
             .map(|event| event.name.as_str())
             .collect()
+    }
+
+    /// The span's one `exception` event, after checking its `exception.type`,
+    /// `exception.message` and `exception.handled` (whether the error was handled).
+    ///
+    /// # Panics
+    ///
+    /// Unless the span has exactly one `exception` event, with these attributes.
+    pub fn assert_one_exception(
+        &self,
+        type_name: &str,
+        message: &str,
+        handled: bool,
+    ) -> &FlatEvent {
+        let exceptions: Vec<&FlatEvent> = self.events_named("exception").collect();
+        assert_eq!(exceptions.len(), 1, "{}: {:?}", self.name, self.events);
+        let event = exceptions[0];
+        assert_eq!(
+            event.attr_str("exception.type"),
+            Some(type_name),
+            "{event:?}"
+        );
+        assert_eq!(
+            event.attr_str("exception.message"),
+            Some(message),
+            "{event:?}"
+        );
+        assert_eq!(
+            event.attr_bool("exception.handled"),
+            Some(handled),
+            "{event:?}"
+        );
+        event
     }
 
     /// Every event named `name`.
