@@ -143,7 +143,7 @@ async fn tracing_joins_the_invocation() {
     let warn = &inner.events[0];
     assert_eq!(warn.name, "slow dependency");
     assert_eq!(warn.attr_str("level"), Some("WARN"));
-    assert_eq!(warn.attr("retries").and_then(|v| v.as_i64()), Some(3));
+    assert_eq!(warn.attr_i64("retries"), Some(3));
     // ERROR with an `error` field was captured, with the breadcrumbs that came before,
     // bounded to the last 32 and redacted.
     let exception = root.event("exception").unwrap();
