@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 use serverless_sdk_tests::{
     client,
+    function::WAIT,
     otlp::{OtlpEncoding, OtlpReceiver},
 };
 use std::time::{Duration, Instant};
@@ -208,7 +209,7 @@ async fn waits_for_spans() {
             }
         })
     };
-    let spans = receiver.wait_for_spans(3, Duration::from_secs(5)).await;
+    let spans = receiver.wait_for_spans(3, WAIT).await;
     assert_eq!(spans.len(), 3);
     sender.await.unwrap();
 

@@ -9,7 +9,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk_tests::{
-    function::{Function, run_function_child},
+    function::{Function, WAIT, run_function_child},
     runtime_api::{InvokeOptions, InvokeResult, RuntimeApi},
 };
 use std::{
@@ -316,10 +316,7 @@ async fn function_processes_can_be_observed_and_stopped() {
     // The child is this test binary: libtest announces the one test it runs.
     let line = function
         .process
-        .wait_for_stdout(
-            |line| line.starts_with("running 1 test"),
-            Duration::from_secs(10),
-        )
+        .wait_for_stdout(|line| line.starts_with("running 1 test"), WAIT)
         .await;
     assert!(line.is_some(), "{:?}", function.process.stdout_lines());
     assert!(function.process.id().is_some());
@@ -331,20 +328,10 @@ async fn function_processes_can_be_observed_and_stopped() {
     #[cfg(unix)]
     {
         function.process.terminate().await.unwrap();
-        let status = function
-            .process
-            .wait_exit(Duration::from_secs(10))
-            .await
-            .unwrap();
+        let status = function.process.wait_exit(WAIT).await.unwrap();
         assert!(!status.success(), "{status:?}");
     }
     function.process.kill().await.unwrap();
-    assert!(
-        function
-            .process
-            .wait_exit(Duration::from_secs(10))
-            .await
-            .is_some()
-    );
+    assert!(function.process.wait_exit(WAIT).await.is_some());
     assert_eq!(function.api.stats().events_delivered, 0);
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use serverless_sdk_tests::{
     client,
-    function::wait_until,
+    function::{WAIT, wait_until},
     runtime_api::{
         InvokeOptions, InvokeOutcome, InvokeResult, MAX_PAYLOAD_BYTES, RuntimeApi, XrayHeader,
     },
@@ -207,7 +207,7 @@ async fn init_errors_are_recorded() {
             client::send(request).await.unwrap()
         })
     };
-    let report = api.wait_init_error(Duration::from_secs(5)).await.unwrap();
+    let report = api.wait_init_error(WAIT).await.unwrap();
     assert_eq!(report.error_type, "ConfigError");
     assert_eq!(report.error_message, "missing TABLE_NAME");
     assert_eq!(
