@@ -19,6 +19,7 @@ use std::{
 
 use serverless_sdk_tests::{
     events,
+    function::WAIT,
     runtime_api::{FunctionProcess, RuntimeApi},
 };
 
@@ -52,7 +53,7 @@ async fn check_exports(api: &RuntimeApi, program: &Path, payload: &[u8]) -> io::
     let function = FunctionProcess::spawn(api.function_command(program, "hello"))?;
     let _ = api.invoke(payload.to_vec()).await;
     let line = function
-        .wait_for_stdout(|l| l.contains("resourceSpans"), Duration::from_secs(10))
+        .wait_for_stdout(|l| l.contains("resourceSpans"), WAIT)
         .await;
     function.kill().await?;
     match line {

@@ -46,7 +46,7 @@ use opentelemetry_sdk::{
     trace::{SdkTracer, SdkTracerProvider, SpanData, SpanExporter},
 };
 use serverless_sdk::{OtlpJsonExporter, serverless_handler, span};
-use serverless_sdk_benches::{CountingSink, context, init_sdk, print_conditions, runtime};
+use serverless_sdk_benches::{CountingSink, context, init_sdk, print_conditions, runtime, summed};
 use tracing::{Dispatch, Instrument as _};
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -337,12 +337,11 @@ fn in_handler(c: &mut Criterion) {
     let sdk = SdkTally::new();
     group.bench_function("sdk/sync", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                total += handled(rt.block_on(sdk_sync_timed(spans(N))));
+            summed(iters, || {
+                let elapsed = handled(rt.block_on(sdk_sync_timed(spans(N))));
                 sdk.add(N + 1);
-            }
-            total
+                elapsed
+            })
         });
     });
     sdk.check("span/sdk/sync");
@@ -354,12 +353,11 @@ fn in_handler(c: &mut Criterion) {
         group.bench_function(name, |b| {
             tracing::dispatcher::with_default(&otel.dispatch, || {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        total += otel.tracing_sync();
+                    summed(iters, || {
+                        let elapsed = otel.tracing_sync();
                         otel.flush();
-                    }
-                    total
+                        elapsed
+                    })
                 });
             });
         });
@@ -376,12 +374,11 @@ fn in_handler(c: &mut Criterion) {
     group.bench_function("tracing_sdk_layer/sync", |b| {
         tracing::dispatcher::with_default(&sdk_layer, || {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += handled(rt.block_on(tracing_layer_timed(spans(N))));
+                summed(iters, || {
+                    let elapsed = handled(rt.block_on(tracing_layer_timed(spans(N))));
                     layered.add(N + 1);
-                }
-                total
+                    elapsed
+                })
             });
         });
     });
@@ -389,12 +386,11 @@ fn in_handler(c: &mut Criterion) {
 
     group.bench_function("otel_raw/sync", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                total += default_batch.raw();
+            summed(iters, || {
+                let elapsed = default_batch.raw();
                 default_batch.flush();
-            }
-            total
+                elapsed
+            })
         });
     });
     default_batch.check("otel_raw/sync");
@@ -418,12 +414,11 @@ fn in_handler(c: &mut Criterion) {
     let sdk = SdkTally::new();
     group.bench_function("sdk/async", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                total += handled(rt.block_on(sdk_async_timed(spans(N))));
+            summed(iters, || {
+                let elapsed = handled(rt.block_on(sdk_async_timed(spans(N))));
                 sdk.add(N + 1);
-            }
-            total
+                elapsed
+            })
         });
     });
     sdk.check("span/sdk/async");
@@ -431,12 +426,11 @@ fn in_handler(c: &mut Criterion) {
     group.bench_function("tracing_otel/async", |b| {
         tracing::dispatcher::with_default(&default_batch.dispatch, || {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += default_batch.tracing_async(&rt);
+                summed(iters, || {
+                    let elapsed = default_batch.tracing_async(&rt);
                     default_batch.flush();
-                }
-                total
+                    elapsed
+                })
             });
         });
     });

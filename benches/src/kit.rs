@@ -74,6 +74,12 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap_or_else(|e| panic!("cannot build a tokio runtime: {e}"))
 }
 
+/// The sum of `iters` timings by `timed`, for criterion's `iter_custom`: each call times its
+/// own part and may do untimed work (flushing, counting) after it.
+pub fn summed(iters: u64, mut timed: impl FnMut() -> Duration) -> Duration {
+    (0..iters).map(|_| timed()).sum()
+}
+
 /// Bytes and writes that reached a [`CountingSink`].
 #[derive(Debug, Default)]
 pub struct Counter {

@@ -15,5 +15,5 @@
 //! | `sqs_consumer` | a span per SQS record, partial batch failures, `run_with_init` configuration |
 //!
 //! `quickstart` runs instrumented handlers locally against the test kit's Runtime API and
-//! prints their traces. `tests/examples.rs` runs every example binary the same way and
+//! prints their traces. `tests/<example>.rs` runs each example binary the same way and
 //! checks its responses and telemetry.

@@ -4,61 +4,36 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
 
-use std::sync::{Arc, Mutex, OnceLock};
-
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serverless_sdk::{
     Config, Exporter, TagError, serverless_handler, set_endpoint, span, try_tag_event,
 };
+use serverless_sdk_tests::{otlp::FlatSpan, recorder::Recorder};
 
-fn output() -> Arc<Mutex<Vec<u8>>> {
-    static OUT: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    OUT.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        serverless_sdk::init(Config::from_env().with_exporter(Exporter::Writer(buf.clone())));
-        buf
+/// What the SDK of this process exports.
+fn recorder() -> Recorder {
+    Recorder::global(|recorder| {
+        serverless_sdk::init(Config::from_env().with_exporter(Exporter::Writer(recorder.writer())));
     })
-    .clone()
 }
 
-fn take_spans() -> Vec<Vec<Value>> {
-    let out = output();
-    let text = String::from_utf8(std::mem::take(&mut *out.lock().unwrap())).unwrap();
-    text.lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["resourceSpans"][0]["scopeSpans"][0]["spans"]
-                .as_array()
-                .unwrap()
-                .clone()
-        })
+/// The messages of the `serverless.warning` events of `span`.
+fn warnings(span: &FlatSpan) -> Vec<&str> {
+    span.events_named("serverless.warning")
+        .map(|event| event.attr_str("message").unwrap())
         .collect()
 }
 
-fn attr(span: &Value, key: &str) -> Value {
-    span["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["key"] == key)
-        .map(|a| a["value"].clone())
-        .unwrap_or(Value::Null)
-}
-
-fn warnings(span: &Value) -> Vec<String> {
-    span["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["name"] == "serverless.warning")
-        .map(|e| {
-            attr(e, "message")["stringValue"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
+/// `span` without its (random, hex) ids, for searching what it recorded.
+fn recorded_text(span: &FlatSpan) -> String {
+    let without_ids = FlatSpan {
+        trace_id: String::new(),
+        span_id: String::new(),
+        parent_span_id: String::new(),
+        ..span.clone()
+    };
+    format!("{without_ids:?}")
 }
 
 #[serverless_handler]
@@ -115,8 +90,8 @@ fn event(payload: Value) -> LambdaEvent<Value> {
 
 #[tokio::test]
 async fn bad_input_is_reported_and_bounded() {
-    output();
-    let _ = take_spans();
+    let recorder = recorder();
+    let _ = recorder.take_text();
 
     // Tags: clear errors, the tag kept (sanitised or cut) where it can be.
     let results = handler(event(json!({ "case": "tags" }))).await.unwrap();
@@ -138,29 +113,23 @@ async fn bad_input_is_reported_and_bounded() {
         results[6],
         format!("{:?}", Err::<(), _>(TagError::TooManyTags { max: 50 }))
     );
-    let spans = take_spans();
+    let spans = recorder.take_exports();
     let root = &spans[0][0];
-    assert_eq!(attr(root, "serverless.tag.ok-tag")["stringValue"], "v");
+    assert_eq!(root.attr_str("serverless.tag.ok-tag"), Some("v"));
     assert_eq!(
-        attr(root, "serverless.tag.bad_tag_with_spaces")["stringValue"],
-        "v"
+        root.attr_str("serverless.tag.bad_tag_with_spaces"),
+        Some("v")
     );
     assert_eq!(
-        attr(root, &format!("serverless.tag.{}", "x".repeat(256)))["stringValue"],
-        "v"
+        root.attr_str(&format!("serverless.tag.{}", "x".repeat(256))),
+        Some("v")
     );
-    let big = attr(root, "serverless.tag.big")["stringValue"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let big = root.attr_str("serverless.tag.big").unwrap();
     assert!(big.len() <= 4096 && big.ends_with("..."));
-    let custom = attr(root, "serverless.tag.bigcustom.custom")["stringValue"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let custom = root.attr_str("serverless.tag.bigcustom.custom").unwrap();
     assert!(custom.len() <= 8192);
     // Six tags were recorded before the loop: 44 more fit under the cap of 50, 17 did not.
-    assert_eq!(attr(root, "serverless.tags.dropped")["intValue"], "17");
+    assert_eq!(root.attr_i64("serverless.tags.dropped"), Some(17));
     assert!(
         warnings(root)
             .iter()
@@ -175,18 +144,22 @@ async fn bad_input_is_reported_and_bounded() {
     handler(event(json!({ "case": "empty-endpoint" })))
         .await
         .unwrap();
-    let spans = take_spans();
+    let spans = recorder.take_exports();
     assert_eq!(
-        attr(&spans[0][0], "http.route")["stringValue"],
-        "/api/no-leading-slash"
+        spans[0][0].attr_str("http.route"),
+        Some("/api/no-leading-slash")
     );
-    assert!(!serde_json::to_string(&spans[0]).unwrap().contains("abc"));
+    assert!(
+        spans[0]
+            .iter()
+            .all(|span| !recorded_text(span).contains("abc"))
+    );
     assert!(
         warnings(&spans[0][0])
             .iter()
             .any(|w| w.contains("not a clean path"))
     );
-    assert_eq!(attr(&spans[1][0], "http.route"), Value::Null);
+    assert_eq!(spans[1][0].attr("http.route"), None);
     assert!(
         warnings(&spans[1][0])
             .iter()
@@ -197,15 +170,12 @@ async fn bad_input_is_reported_and_bounded() {
     handler(event(json!({ "case": "open-spans" })))
         .await
         .unwrap();
-    let spans = take_spans();
-    let open = spans[0].iter().find(|s| s["name"] == "left-open").unwrap();
-    assert_eq!(attr(open, "serverless.span.unclosed")["boolValue"], true);
-    assert_eq!(
-        attr(&spans[0][0], "serverless.spans.unclosed")["intValue"],
-        "1"
-    );
-    let closed = spans[0].iter().find(|s| s["name"] == "closed").unwrap();
-    assert_eq!(attr(closed, "serverless.span.unclosed"), Value::Null);
+    let spans = recorder.take_exports();
+    let open = spans[0].iter().find(|s| s.name == "left-open").unwrap();
+    assert_eq!(open.attr_bool("serverless.span.unclosed"), Some(true));
+    assert_eq!(spans[0][0].attr_i64("serverless.spans.unclosed"), Some(1));
+    let closed = spans[0].iter().find(|s| s.name == "closed").unwrap();
+    assert_eq!(closed.attr("serverless.span.unclosed"), None);
 
     // 10,000 spans: 1,000 recorded (root included), the rest counted; and 1,000 spans do
     // not fit one 256 KB log line, so the line keeps the root (and any failed span) and
@@ -213,15 +183,12 @@ async fn bad_input_is_reported_and_bounded() {
     handler(event(json!({ "case": "many-spans" })))
         .await
         .unwrap();
-    let spans = take_spans();
+    let spans = recorder.take_exports();
     assert_eq!(spans[0].len(), 1);
+    assert_eq!(spans[0][0].attr_i64("serverless.spans.dropped"), Some(9001));
     assert_eq!(
-        attr(&spans[0][0], "serverless.spans.dropped")["intValue"],
-        "9001"
-    );
-    assert_eq!(
-        attr(&spans[0][0], "serverless.export.dropped_spans")["intValue"],
-        "999"
+        spans[0][0].attr_i64("serverless.export.dropped_spans"),
+        Some(999)
     );
 
     // A 5 MB event is handled; its telemetry stays one bounded line.
@@ -230,7 +197,7 @@ async fn bad_input_is_reported_and_bounded() {
         .await
         .unwrap();
     assert_eq!(results, json!([(5 * 1024 * 1024).to_string()]));
-    let spans = take_spans();
+    let spans = recorder.take_exports();
     assert_eq!(spans.len(), 1);
 }
 

@@ -7,7 +7,7 @@
 use std::{
     io::{self, Write},
     sync::{
-        Arc, Mutex, OnceLock,
+        Arc, Mutex,
         atomic::{AtomicU8, Ordering},
     },
 };
@@ -15,6 +15,7 @@ use std::{
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serverless_sdk::{Config, Exporter, export_stats, serverless_handler};
+use serverless_sdk_tests::recorder::Recorder;
 
 const OK: u8 = 0;
 const IO_ERROR: u8 = 1;
@@ -22,18 +23,15 @@ const PANIC: u8 = 2;
 
 static MODE: AtomicU8 = AtomicU8::new(OK);
 
-#[derive(Clone, Default)]
-struct FaultyWriter(Arc<Mutex<Vec<u8>>>);
+/// Writes into a [`Recorder`], or fails as `MODE` says.
+struct FaultyWriter(Recorder);
 
 impl Write for FaultyWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match MODE.load(Ordering::SeqCst) {
             IO_ERROR => Err(io::Error::other("disk full")),
             PANIC => panic!("the exporter's writer panicked"),
-            _ => {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
+            _ => self.0.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -41,18 +39,14 @@ impl Write for FaultyWriter {
     }
 }
 
-fn written() -> Arc<Mutex<Vec<u8>>> {
-    static OUT: OnceLock<FaultyWriter> = OnceLock::new();
-    OUT.get_or_init(|| {
-        let writer = FaultyWriter::default();
+/// What reached the exporter's writer of this process.
+fn written() -> Recorder {
+    Recorder::global(|recorder| {
+        let writer = FaultyWriter(recorder.clone());
         serverless_sdk::init(
-            Config::from_env()
-                .with_exporter(Exporter::Writer(Arc::new(Mutex::new(writer.clone())))),
+            Config::from_env().with_exporter(Exporter::Writer(Arc::new(Mutex::new(writer)))),
         );
-        writer
     })
-    .0
-    .clone()
 }
 
 #[serverless_handler]
@@ -82,11 +76,10 @@ async fn exporter_faults_never_reach_the_handler() {
             assert_eq!(export_stats().1, failures_before + 2);
         }
     }
-    assert!(out.lock().unwrap().is_empty());
+    assert!(out.is_empty());
     // The writer's lock was poisoned by the panic; export resumes anyway.
     MODE.store(OK, Ordering::SeqCst);
     handler(event(json!({ "n": 9 }))).await.unwrap();
-    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
-    assert_eq!(text.lines().count(), 1);
-    assert!(text.contains("resourceSpans"));
+    // One line, an OTLP/JSON export.
+    assert_eq!(out.take_exports().len(), 1);
 }

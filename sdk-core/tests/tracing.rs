@@ -3,10 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
-};
+use std::sync::LazyLock;
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -14,76 +11,38 @@ use serverless_sdk::{
     Config, Exporter, LambdaLogFormat, integrations::tracing::ServerlessTracingLayer,
     serverless_handler, span,
 };
+use serverless_sdk_tests::{
+    otlp::{FlatSpan, parse_json_line},
+    recorder::Recorder,
+};
 use tracing_subscriber::prelude::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+/// The JSON log lines of this process.
+static LOGS: LazyLock<Recorder> = LazyLock::new(Recorder::new);
 
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
-
-struct Outputs {
-    telemetry: Buffer,
-    logs: Buffer,
-}
-
-fn outputs() -> &'static Outputs {
-    static OUT: OnceLock<Outputs> = OnceLock::new();
-    OUT.get_or_init(|| {
-        let telemetry = Buffer::default();
-        let logs = Buffer::default();
+/// What the SDK of this process exports. The first call also sets up `tracing`: the SDK's
+/// layer, and JSON logs into [`LOGS`].
+fn telemetry() -> Recorder {
+    Recorder::global(|telemetry| {
         serverless_sdk::init(
-            Config::from_env()
-                .with_exporter(Exporter::Writer(Arc::new(Mutex::new(telemetry.clone())))),
+            Config::from_env().with_exporter(Exporter::Writer(telemetry.writer())),
         );
-        let log_writer = logs.clone();
+        let logs = LOGS.clone();
         tracing_subscriber::registry()
             .with(ServerlessTracingLayer::new())
             .with(
                 tracing_subscriber::fmt::layer()
                     .event_format(LambdaLogFormat::json())
-                    .with_writer(move || log_writer.clone()),
+                    .with_writer(move || logs.clone()),
             )
             .init();
-        Outputs { telemetry, logs }
     })
 }
 
-fn spans_of(line: &str) -> Vec<Value> {
-    let v: Value = serde_json::from_str(line).unwrap();
-    v["resourceSpans"][0]["scopeSpans"][0]["spans"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn attr(span_or_event: &Value, key: &str) -> Value {
-    span_or_event["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["key"] == key)
-        .map(|a| a["value"].clone())
-        .unwrap_or(Value::Null)
-}
-
-fn by_name<'a>(spans: &'a [Value], name: &str) -> &'a Value {
+fn by_name<'a>(spans: &'a [FlatSpan], name: &str) -> &'a FlatSpan {
     spans
         .iter()
-        .find(|s| s["name"] == name)
+        .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no span {name}"))
 }
 
@@ -144,8 +103,8 @@ async fn tracing_layer() {
 }
 
 async fn tracing_joins_the_invocation() {
-    let out = outputs();
-    let _ = (out.telemetry.take(), out.logs.take());
+    let telemetry = telemetry();
+    let _ = (telemetry.take_text(), LOGS.take_text());
     let ctx = || {
         let mut c = Context::default();
         c.request_id = "req-tracing".into();
@@ -161,84 +120,67 @@ async fn tracing_joins_the_invocation() {
     traced_middle(1).await;
     tracing::error!("outside");
 
-    let telemetry = out.telemetry.take();
-    let lines: Vec<&str> = telemetry.lines().collect();
-    assert_eq!(lines.len(), 2, "{telemetry}");
-    let spans = spans_of(lines[0]);
+    let exports = telemetry.take_exports();
+    assert_eq!(exports.len(), 2, "{exports:#?}");
+    let spans = &exports[0];
     let root = &spans[0];
     // SDK span → tracing span → SDK span, parents exact.
     let outer = spans
         .iter()
-        .filter(|s| s["name"] == "sdk.outer")
+        .filter(|s| s.name == "sdk.outer")
         .nth(1)
         .unwrap();
-    let middle = by_name(&spans, "traced_middle");
-    let inner = by_name(&spans, "sdk.inner");
-    assert_eq!(outer["parentSpanId"], root["spanId"]);
-    assert_eq!(middle["parentSpanId"], outer["spanId"]);
-    assert_eq!(inner["parentSpanId"], middle["spanId"]);
-    assert_eq!(attr(middle, "n")["intValue"], "2");
-    assert!(spans.iter().all(|s| s["name"] != "try_op"));
-    let library_warning = root["events"]
-        .as_array()
-        .unwrap()
+    let middle = by_name(spans, "traced_middle");
+    let inner = by_name(spans, "sdk.inner");
+    assert_eq!(outer.parent_span_id, root.span_id);
+    assert_eq!(middle.parent_span_id, outer.span_id);
+    assert_eq!(inner.parent_span_id, middle.span_id);
+    assert_eq!(middle.attr_i64("n"), Some(2));
+    assert!(spans.iter().all(|s| s.name != "try_op"));
+    let library_warning = root
+        .events
         .iter()
-        .any(|e| e["name"] == "connection reset, retrying");
+        .any(|e| e.name == "connection reset, retrying");
     assert!(library_warning);
     // WARN became a span event on the current span.
-    let warn = &inner["events"][0];
-    assert_eq!(warn["name"], "slow dependency");
-    assert_eq!(attr(warn, "level")["stringValue"], "WARN");
-    assert_eq!(attr(warn, "retries")["intValue"], "3");
+    let warn = &inner.events[0];
+    assert_eq!(warn.name, "slow dependency");
+    assert_eq!(warn.attr_str("level"), Some("WARN"));
+    assert_eq!(warn.attr_i64("retries"), Some(3));
     // ERROR with an `error` field was captured, with the breadcrumbs that came before,
     // bounded to the last 32 and redacted.
-    let exception = root["events"]
-        .as_array()
+    let exception = root.event("exception").unwrap();
+    assert_eq!(exception.attr_str("exception.type"), Some("Declined"));
+    let crumbs: Vec<&str> = exception
+        .attr("exception.breadcrumbs")
+        .and_then(|v| v.as_array())
         .unwrap()
         .iter()
-        .find(|e| e["name"] == "exception")
-        .unwrap();
-    assert_eq!(attr(exception, "exception.type")["stringValue"], "Declined");
-    let crumbs = attr(exception, "exception.breadcrumbs")["arrayValue"]["values"]
-        .as_array()
-        .unwrap()
-        .clone();
+        .map(|c| c.as_str().unwrap())
+        .collect();
     assert_eq!(crumbs.len(), 32);
-    assert!(
-        crumbs
-            .iter()
-            .all(|c| !c["stringValue"].as_str().unwrap().contains("flushed"))
-    );
-    let last = crumbs.last().unwrap()["stringValue"].as_str().unwrap();
+    assert!(crumbs.iter().all(|c| !c.contains("flushed")));
+    let last = crumbs.last().unwrap();
     assert!(
         last.contains("logged in") && last.contains("user=bob"),
         "{last}"
     );
     assert!(!last.contains("hunter2"), "{last}");
-    assert_eq!(
-        attr(root, "serverless.outcome")["stringValue"],
-        "error:handled"
-    );
+    assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
 
     // The same failure with another message has the same fingerprint.
-    let second = spans_of(lines[1]);
-    let exception2 = second[0]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "exception")
-        .unwrap();
+    let exception2 = exports[1][0].event("exception").unwrap();
     assert_eq!(
-        attr(exception, "exception.fingerprint"),
-        attr(exception2, "exception.fingerprint")
+        exception.attr("exception.fingerprint"),
+        exception2.attr("exception.fingerprint")
     );
     assert_ne!(
-        attr(exception, "exception.message"),
-        attr(exception2, "exception.message")
+        exception.attr("exception.message"),
+        exception2.attr("exception.message")
     );
 
     // JSON log lines carry the ids of the spans they were written in.
-    let logs = out.logs.take();
+    let logs = LOGS.take_text();
     let warn_line: Value = logs
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -246,8 +188,8 @@ async fn tracing_joins_the_invocation() {
         .unwrap();
     assert_eq!(warn_line["level"], "WARN");
     assert_eq!(warn_line["requestId"], "req-tracing");
-    assert_eq!(warn_line["traceId"], root["traceId"]);
-    assert_eq!(warn_line["spanId"], inner["spanId"]);
+    assert_eq!(warn_line["traceId"], root.trace_id.as_str());
+    assert_eq!(warn_line["spanId"], inner.span_id.as_str());
     assert!(warn_line["timestamp"].as_str().unwrap().ends_with('Z'));
     let outside: Value = logs
         .lines()
@@ -258,21 +200,18 @@ async fn tracing_joins_the_invocation() {
 }
 
 async fn fingerprints_follow_type_and_site_not_message() {
-    let out = outputs();
+    let telemetry = telemetry();
     let mut c = Context::default();
     c.request_id = "req-sites".into();
     handler(LambdaEvent::new(json!({ "sites": true }), c))
         .await
         .unwrap();
-    let telemetry = out.telemetry.take();
-    let line = telemetry.lines().find(|l| l.contains("req-sites")).unwrap();
-    let spans = spans_of(line);
-    let prints: Vec<Value> = spans[0]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["name"] == "exception")
-        .map(|e| attr(e, "exception.fingerprint"))
+    let text = telemetry.take_text();
+    let line = text.lines().find(|l| l.contains("req-sites")).unwrap();
+    let spans = parse_json_line(line).unwrap();
+    let prints: Vec<_> = spans[0]
+        .events_named("exception")
+        .map(|e| e.attr("exception.fingerprint"))
         .collect();
     assert_eq!(prints.len(), 3);
     assert_eq!(prints[0], prints[1]);

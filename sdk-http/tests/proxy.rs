@@ -3,47 +3,27 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
 
-use std::sync::{Arc, Mutex, OnceLock};
-
 use lambda_http::{Body, IntoResponse, Request, RequestExt, RequestPayloadExt, Response};
 use serde_json::{Value, json};
 use serverless_sdk_http::{Config, Exporter, HttpError, serverless_handler, set_endpoint};
+use serverless_sdk_tests::{events::fixture, otlp::FlatSpan, recorder::Recorder};
 
-fn output() -> Arc<Mutex<Vec<u8>>> {
-    static OUT: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    OUT.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        serverless_sdk_http::init(Config::from_env().with_exporter(Exporter::Writer(buf.clone())));
-        buf
+/// What the SDK of this process exports.
+fn recorder() -> Recorder {
+    Recorder::global(|recorder| {
+        serverless_sdk_http::init(
+            Config::from_env().with_exporter(Exporter::Writer(recorder.writer())),
+        );
     })
-    .clone()
 }
 
-fn root_spans() -> Vec<Value> {
-    let out = output();
-    let text = String::from_utf8(std::mem::take(&mut *out.lock().unwrap())).unwrap();
-    text.lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["resourceSpans"][0]["scopeSpans"][0]["spans"]
-                [0]
-            .clone()
-        })
+/// The root span of each invocation exported since the last call.
+fn root_spans() -> Vec<FlatSpan> {
+    recorder()
+        .take_exports()
+        .into_iter()
+        .map(|spans| spans.into_iter().next().unwrap())
         .collect()
-}
-
-fn attr(span: &Value, key: &str) -> Value {
-    span["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["key"] == key)
-        .map(|a| a["value"].clone())
-        .unwrap_or(Value::Null)
-}
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn request(mut event: Value, body: Option<&str>) -> Request {
@@ -122,6 +102,21 @@ async fn parts(response: impl IntoResponse) -> (u16, http::HeaderMap, String) {
     (status, headers, body)
 }
 
+/// Calls `handler` with the request of `event` and `body`; returns its response's status,
+/// headers and body.
+async fn call<F, R, E>(
+    handler: impl FnOnce(Request) -> F,
+    event: Value,
+    body: Option<&str>,
+) -> (u16, http::HeaderMap, String)
+where
+    F: std::future::Future<Output = Result<R, E>>,
+    R: IntoResponse,
+    E: std::fmt::Debug,
+{
+    parts(handler(request(event, body)).await.unwrap()).await
+}
+
 fn with_path(mut event: Value, path: &str) -> Value {
     event["path"] = json!(path);
     event
@@ -135,24 +130,13 @@ async fn proxy_responses_and_endpoints() {
 }
 
 async fn failures_become_proxy_responses_and_telemetry() {
-    output();
     let _ = root_spans();
     let v1 = fixture("apigw-v1.json");
 
-    let (status, _, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/1"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(orders, with_path(v1.clone(), "/orders/1"), None).await;
     assert_eq!((status, body.as_str()), (201, "created"));
 
-    let (status, headers, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/db"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, headers, body) = call(orders, with_path(v1.clone(), "/orders/db"), None).await;
     assert_eq!(status, 500);
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["x-request-id"], "req-123");
@@ -161,36 +145,21 @@ async fn failures_become_proxy_responses_and_telemetry() {
         json!({"message": "Internal Server Error", "requestId": "req-123"})
     );
 
-    let (status, _, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/panic"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(orders, with_path(v1.clone(), "/orders/panic"), None).await;
     assert_eq!(status, 500);
     assert!(
         !body.contains("secret") && !body.contains("abc") && !body.contains("panic"),
         "{body}"
     );
 
-    let (status, _, body) = parts(
-        orders(request(with_path(v1.clone(), "/orders/missing"), None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(orders, with_path(v1.clone(), "/orders/missing"), None).await;
     assert_eq!(status, 404);
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["message"],
         "order 7 not found"
     );
 
-    let (status, _, body) = parts(
-        create(request(v1.clone(), Some("{not json")))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, body) = call(create, v1.clone(), Some("{not json")).await;
     assert_eq!(status, 400);
     assert!(body.contains("Invalid JSON body"), "{body}");
 
@@ -204,66 +173,51 @@ async fn failures_become_proxy_responses_and_telemetry() {
 
     let roots = root_spans();
     assert_eq!(roots.len(), 6);
-    let outcomes: Vec<Value> = roots
+    let outcomes: Vec<Option<&str>> = roots
         .iter()
-        .map(|s| attr(s, "serverless.outcome")["stringValue"].clone())
+        .map(|s| s.attr_str("serverless.outcome"))
         .collect();
     assert_eq!(
         outcomes,
         [
-            json!("success"),
-            json!("error:handled"),
-            json!("error:handled"),
-            json!("success"),
-            json!("success"),
-            json!("success")
+            Some("success"),
+            Some("error:handled"),
+            Some("error:handled"),
+            Some("success"),
+            Some("success"),
+            Some("success")
         ]
     );
-    let statuses: Vec<Value> = roots
+    let statuses: Vec<Option<i64>> = roots
         .iter()
-        .map(|s| attr(s, "http.response.status_code")["intValue"].clone())
+        .map(|s| s.attr_i64("http.response.status_code"))
         .collect();
     assert_eq!(
         statuses,
         [
-            json!("201"),
-            json!("500"),
-            json!("500"),
-            json!("404"),
-            json!("400"),
-            json!("200")
+            Some(201),
+            Some(500),
+            Some(500),
+            Some(404),
+            Some(400),
+            Some(200)
         ]
     );
     // The 500's error went to telemetry, redacted; the 404 was not captured as an exception.
-    let db_event = &roots[1]["events"][0];
-    assert_eq!(db_event["name"], "exception");
-    let message = db_event["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["key"] == "exception.message")
-        .unwrap();
+    let db_event = &roots[1].events[0];
+    assert_eq!(db_event.name, "exception");
     assert_eq!(
-        message["value"]["stringValue"],
-        "database password=[REDACTED] rejected the query"
+        db_event.attr_str("exception.message"),
+        Some("database password=[REDACTED] rejected the query")
     );
-    assert_eq!(roots[1]["status"]["code"], 2);
-    assert!(
-        roots[3]["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["name"] != "exception")
-    );
+    assert_eq!(roots[1].status_code, 2);
+    assert!(roots[3].events.iter().all(|e| e.name != "exception"));
     // The v1 sample's resource `/{proxy+}` is a catch-all: no route from the event.
-    assert_eq!(
-        attr(&roots[0], "http.request.method")["stringValue"],
-        "POST"
-    );
+    assert_eq!(roots[0].attr_str("http.request.method"), Some("POST"));
 }
 
 async fn endpoints_come_from_the_event_unless_set_explicitly() {
-    output();
+    recorder();
     let mut v1 = fixture("apigw-v1.json");
     v1["resource"] = json!("/orders/{id}");
     v1["requestContext"]["resourcePath"] = json!("/orders/{id}");
@@ -273,18 +227,15 @@ async fn endpoints_come_from_the_event_unless_set_explicitly() {
     let _ = orders(request(with_path(v1.clone(), "/orders/1"), None)).await;
     let _ = orders(request(v2, None)).await;
     let _ = orders(request(with_path(v1, "/orders/explicit"), None)).await;
-    let roots: Vec<Value> = root_spans()
+    let roots: Vec<FlatSpan> = root_spans()
         .into_iter()
-        .filter(|s| attr(s, "faas.invocation_id")["stringValue"] == "req-123")
+        .filter(|s| s.attr_str("faas.invocation_id") == Some("req-123"))
         .collect();
-    let routes: Vec<Value> = roots
-        .iter()
-        .map(|s| attr(s, "http.route")["stringValue"].clone())
-        .collect();
-    assert!(routes.contains(&json!("/orders/{id}")), "{routes:?}");
-    assert!(routes.contains(&json!("/v2/orders/{id}")), "{routes:?}");
-    assert!(routes.contains(&json!("/custom/{thing}")), "{routes:?}");
-    let names: Vec<Value> = roots.iter().map(|s| s["name"].clone()).collect();
-    assert!(names.contains(&json!("POST /orders/{id}")), "{names:?}");
-    assert!(names.contains(&json!("GET /v2/orders/{id}")), "{names:?}");
+    let routes: Vec<Option<&str>> = roots.iter().map(|s| s.attr_str("http.route")).collect();
+    assert!(routes.contains(&Some("/orders/{id}")), "{routes:?}");
+    assert!(routes.contains(&Some("/v2/orders/{id}")), "{routes:?}");
+    assert!(routes.contains(&Some("/custom/{thing}")), "{routes:?}");
+    let names: Vec<&str> = roots.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"POST /orders/{id}"), "{names:?}");
+    assert!(names.contains(&"GET /v2/orders/{id}"), "{names:?}");
 }

@@ -1,11 +1,13 @@
 //! Expansion snapshots: what each macro generates for a few inputs, formatted with
-//! `prettyplease` and compared with `tests/snapshots/<name>.rs`.
+//! `prettyplease` and compared by `expect-test` with `tests/snapshots/<name>.expanded.snap`
+//! (generated Rust, kept out of the build and of the tree's source files by its extension).
 //!
 //! After a deliberate change to the generated code, regenerate them with
-//! `UPDATE_SNAPSHOTS=1 cargo test -p serverless_sdk_macros snapshots` and review the diff.
+//! `UPDATE_EXPECT=1 cargo test -p serverless_sdk_macros snapshots` and review the diff.
 
-use std::{fmt::Write as _, fs, path::PathBuf};
+use std::fmt::Write as _;
 
+use expect_test::expect_file;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -20,84 +22,21 @@ fn check(name: &str, expand: Expand, attr_text: &str, args: TokenStream, item: T
     let mut actual =
         String::from("// Expansion snapshot, checked by `sdk-macros/src/snapshots.rs`.\n");
     actual.push_str(
-        "// Regenerate: UPDATE_SNAPSHOTS=1 cargo test -p serverless_sdk_macros snapshots\n//\n",
+        "// Regenerate: UPDATE_EXPECT=1 cargo test -p serverless_sdk_macros snapshots\n//\n",
     );
     for line in input.lines() {
         let _ = writeln!(actual, "// {line}");
     }
     actual.push('\n');
     actual.push_str(&output);
-
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.rs"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
-        fs::create_dir_all(path.parent().expect("snapshot directory")).expect("create snapshots/");
-        fs::write(&path, &actual).expect("write snapshot");
-        return;
-    }
-    let expected = fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        expected == actual,
-        "expansion of `{name}` differs from {}:\n{}\nIf the change is intended, run \
-         `UPDATE_SNAPSHOTS=1 cargo test -p serverless_sdk_macros snapshots` and review the diff.",
-        path.display(),
-        diff(&expected, &actual),
-    );
+    // Relative to this file.
+    expect_file![format!("../tests/snapshots/{name}.expanded.snap")].assert_eq(&actual);
 }
 
 /// Formats generated items like `rustfmt` would (close enough to review).
 fn pretty(tokens: TokenStream) -> String {
     let file: syn::File = syn::parse2(tokens).expect("the expansion parses as items");
     prettyplease::unparse(&file)
-}
-
-/// A line diff (`-` expected, `+` actual) with two lines of context around changes.
-fn diff(expected: &str, actual: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    // Longest common subsequence table, from the ends.
-    let mut lcs = vec![vec![0_usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut ops = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
-            ops.push(('-', a[i]));
-            i += 1;
-        }
-    }
-    let near_change = |k: usize| {
-        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
-            .iter()
-            .any(|(op, _)| *op != ' ')
-    };
-    let mut out = String::new();
-    let mut skipped = false;
-    for (k, (op, line)) in ops.iter().enumerate() {
-        if near_change(k) {
-            let _ = writeln!(out, "{op} {line}");
-            skipped = false;
-        } else if !skipped {
-            out.push_str("  ...\n");
-            skipped = true;
-        }
-    }
-    out
 }
 
 #[test]

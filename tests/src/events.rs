@@ -1,7 +1,10 @@
 //! Real AWS sample events, and builders that adapt them to a test.
 //!
-//! The fixtures in `tests/fixtures/` are the AWS documentation samples collected by the
-//! `aws_lambda_events` crate (MIT license; see `tests/fixtures/README.md`):
+//! The one folder of event payloads, `tests/fixtures/` ([`fixtures_dir`]), holds the AWS
+//! documentation samples collected by the `aws_lambda_events` crate (MIT license; see
+//! `tests/fixtures/README.md`), listed in [`FIXTURES`], and the event files the examples'
+//! documentation sends with `cargo lambda invoke --data-file tests/fixtures/<file>`.
+//! [`fixture`] reads any of them. The samples:
 //!
 //! | name | event |
 //! |---|---|
@@ -36,7 +39,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-/// The names [`fixture`] knows.
+/// The AWS samples among the fixtures, which the builders below start from.
 pub const FIXTURES: &[&str] = &[
     "apigw-v1",
     "apigw-v1-proxy-catch-all",
@@ -70,7 +73,8 @@ pub fn try_fixture(name: &str) -> io::Result<Value> {
     serde_json::from_str(&text).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
 }
 
-/// Reads the fixture `name` (with or without `.json`), e.g. `fixture("sqs")`.
+/// Reads the fixture `name` (with or without `.json`), e.g. `fixture("sqs")` or
+/// `fixture("tag-event.json")`.
 ///
 /// # Panics
 ///
@@ -79,7 +83,7 @@ pub fn try_fixture(name: &str) -> io::Result<Value> {
 pub fn fixture(name: &str) -> Value {
     try_fixture(name).unwrap_or_else(|err| {
         panic!(
-            "fixture {name:?} in {}: {err} (known: {FIXTURES:?})",
+            "fixture {name:?} in {}: {err} (samples: {FIXTURES:?})",
             fixtures_dir().display()
         )
     })
@@ -109,11 +113,7 @@ pub fn apigw_v1(method: &str, path: &str, resource: &str, body: Option<&str>) ->
         "multiValueQueryStringParameters",
         null_if_empty(multi),
     );
-    set(
-        &mut event,
-        "body",
-        body.map_or(Value::Null, |body| json!(body)),
-    );
+    set(&mut event, "body", text_body(body));
     set(&mut event, "isBase64Encoded", json!(false));
     if let Some(context) = event.get_mut("requestContext") {
         set(context, "httpMethod", json!(method));
@@ -243,11 +243,7 @@ fn v2_event(
         "pathParameters",
         path_parameters(template, path_only),
     );
-    set_or_remove(
-        &mut event,
-        "body",
-        body.map_or(Value::Null, |body| json!(body)),
-    );
+    set_or_remove(&mut event, "body", text_body(body));
     set(&mut event, "isBase64Encoded", json!(false));
     if let Some(context) = event.get_mut("requestContext") {
         set(context, "routeKey", json!(route_key));
@@ -264,6 +260,11 @@ fn v2_event(
         }
     }
     event
+}
+
+/// A text body as an event carries it: the string, or `null` for none.
+fn text_body(body: Option<&str>) -> Value {
+    body.map_or(Value::Null, |body| json!(body))
 }
 
 fn set(object: &mut Value, key: &str, value: Value) {

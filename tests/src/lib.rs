@@ -10,27 +10,40 @@
 //! * [`otlp`]: an OTLP/HTTP trace receiver with fault injection, and [`otlp::FlatSpan`], a flat,
 //!   assertion-friendly view of exported spans. [`otlp::parse_json_lines`] reads OTLP/JSON from
 //!   a function's stdout.
-//! * [`trace_view`]: grouping spans into traces and rendering a trace as a terminal waterfall.
+//! * [`function`]: the harness of the end-to-end tests: [`function::Function`] starts a function
+//!   process (an example binary, or the test binary re-executed as the function) with its own
+//!   Runtime API, and waits, for at most [`function::WAIT`] and always asserting, for its
+//!   telemetry on stdout or at an [`otlp::OtlpReceiver`].
+//! * [`trace_view`]: [`trace_view::Trace`], one invocation's spans with the assertions the tests
+//!   make on them; grouping spans into traces and rendering a trace as a terminal waterfall.
+//! * [`recorder`]: an in-memory exporter destination for tests calling handlers in their own
+//!   process, read back as [`otlp::FlatSpan`]s.
 //! * [`events`]: real AWS sample events (API Gateway v1/v2, ALB, function URL, SQS, EventBridge)
-//!   with builders that override the parts a test cares about.
-//! * [`client`]: a minimal HTTP/1 client for poking at the servers above.
+//!   with builders that override the parts a test cares about, and the examples' event files,
+//!   all in `tests/fixtures/`.
+//! * [`proxy`]: the HTTP event sources and the proxy responses `lambda_http` answers them with.
+//! * [`moto`]: the AWS emulator moto in server mode, installed on first use if need be.
+//! * [`client`] and [`server`]: a minimal HTTP/1 client and server.
+//! * [`prelude`]: the names the suites use most, for a glob import.
 //!
 //! ```no_run
-//! use serverless_sdk_tests::{otlp::OtlpReceiver, runtime_api::RuntimeApi};
-//! use std::{path::Path, time::Duration};
+//! use serverless_sdk_tests::{function::Function, otlp::OtlpReceiver};
 //!
 //! # async fn demo() -> std::io::Result<()> {
-//! let api = RuntimeApi::start().await?;
 //! let otlp = OtlpReceiver::start().await?;
-//! let mut command = api.function_command(Path::new("target/debug/my-function"), "my-function");
-//! command.env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint());
-//! let function = serverless_sdk_tests::runtime_api::FunctionProcess::spawn(command)?;
+//! let endpoint = otlp.endpoint();
+//! let function = Function::binary(
+//!     "target/debug/my-function",
+//!     "my-function",
+//!     &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+//! )
+//! .await;
 //!
-//! let outcome = api.invoke(r#"{"hello":"world"}"#).await;
-//! assert!(outcome.json().is_some(), "{outcome:?}");
-//! let spans = otlp.wait_for_spans(1, Duration::from_secs(5)).await;
+//! let outcome = function.invoke(&serde_json::json!({ "hello": "world" })).await;
+//! function.response(&outcome);
+//! let spans = function.wait_for_received_traces(&otlp, &[&outcome]).await;
 //! println!("{}", serverless_sdk_tests::trace_view::render_tree(&spans, false));
-//! function.kill().await?;
+//! function.stop().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -39,8 +52,12 @@
 
 pub mod client;
 pub mod events;
+pub mod function;
 pub mod moto;
 pub mod otlp;
+pub mod prelude;
+pub mod proxy;
+pub mod recorder;
 pub mod runtime_api;
 pub mod server;
 pub mod trace_view;

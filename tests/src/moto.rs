@@ -1,16 +1,254 @@
 //! moto, the AWS service emulator, in server mode: the real AWS SDK clients talk to it in
 //! the tests that need S3 or DynamoDB.
+//!
+//! [`Moto::start`] runs `python3 -m moto.server`. Where `python3` cannot import `moto.server`,
+//! the kit provisions it first (see [`moto_python`]): once per cargo target directory it
+//! creates a virtual environment `<target>/moto-venv` and installs [`MOTO_REQUIREMENT`] there
+//! with pip, then runs moto with that interpreter. So the tests need nothing but Python 3 (and
+//! the package registry) on a fresh machine.
 
 use std::{
-    process::Stdio,
-    sync::{Arc, Mutex, PoisonError},
+    env,
+    fs::{self, File},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
     time::Duration,
 };
 
 use tokio::io::AsyncBufReadExt;
 
-/// How to install what [`Moto::start`] runs.
+/// The moto release the kit runs, as a pip requirement.
+pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+
+/// How to install what [`Moto::start`] runs into the default `python3` by hand.
 pub const MOTO_INSTALL: &str = "python3 -m pip install 'moto[server]==5.2.5'";
+
+/// The interpreter everything starts from.
+const PYTHON: &str = "python3";
+
+/// Written into an install directory once the install in it has succeeded; it holds
+/// [`MOTO_REQUIREMENT`]. A directory without it is a half-finished install, started anew.
+const MARKER: &str = "serverless-sdk-tests-moto-installed";
+
+/// A Python interpreter that can import `moto.server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MotoPython {
+    /// The interpreter to run.
+    pub program: PathBuf,
+    /// A directory to put on `PYTHONPATH`: where moto was installed with `pip install
+    /// --target` (when no virtual environment could be made).
+    pub pythonpath: Option<PathBuf>,
+}
+
+impl MotoPython {
+    /// A command running this interpreter with its `PYTHONPATH`.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        if let Some(path) = &self.pythonpath {
+            command.env("PYTHONPATH", path);
+        }
+        command
+    }
+
+    /// Whether `import moto.server` works.
+    fn imports_moto(&self) -> bool {
+        self.command()
+            .args(["-c", "import moto.server"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+}
+
+/// The interpreter to run moto with, provisioning moto if need be.
+///
+/// 1. `python3`, when it imports `moto.server` (as after [`MOTO_INSTALL`], which `.ci/run`
+///    does).
+/// 2. Otherwise the virtual environment `<target>/moto-venv`, `<target>` being the cargo
+///    target directory of the running binary (`CARGO_TARGET_DIR` when absolute, else the
+///    nearest ancestor of the executable holding cargo's `CACHEDIR.TAG`). It is made with
+///    `python3 -m venv` and gets [`MOTO_REQUIREMENT`] from pip, once: later runs find its
+///    completion marker and reuse it.
+/// 3. Where `venv` is unavailable, `pip install --target <target>/moto-site` and `python3`
+///    with that directory on `PYTHONPATH`.
+///
+/// An install is done once per process (concurrent callers wait for the first) and once per
+/// target directory (concurrent processes take turns on a file lock, and each re-checks what
+/// the one before it left); a half-finished install, without its completion marker, is removed
+/// and made anew.
+///
+/// # Errors
+///
+/// A message saying what was tried and how to install moto by hand.
+pub fn moto_python() -> Result<MotoPython, String> {
+    static FOUND: OnceLock<Result<MotoPython, String>> = OnceLock::new();
+    FOUND.get_or_init(provision).clone()
+}
+
+fn provision() -> Result<MotoPython, String> {
+    let system = MotoPython {
+        program: PathBuf::from(PYTHON),
+        pythonpath: None,
+    };
+    if system.imports_moto() {
+        return Ok(system);
+    }
+    let target = target_dir();
+    let installs = [Install::Venv, Install::PipTarget];
+    let finished = || {
+        installs
+            .iter()
+            .find_map(|install| install.finished(&target))
+    };
+    if let Some(found) = finished() {
+        return Ok(found);
+    }
+    fs::create_dir_all(&target)
+        .map_err(|err| format!("cannot create {}: {err}", target.display()))?;
+    let lock_path = target.join("moto-install.lock");
+    let lock = File::create(&lock_path)
+        .and_then(|file| file.lock().map(|()| file))
+        .map_err(|err| format!("cannot lock {}: {err}", lock_path.display()))?;
+    // Another process may have installed moto while this one waited for the lock.
+    let result = match finished() {
+        Some(found) => Ok(found),
+        None => Install::Venv.run(&target).or_else(|venv_error| {
+            Install::PipTarget.run(&target).map_err(|pip_error| {
+                format!(
+                    "`python3` cannot import moto.server, and installing {MOTO_REQUIREMENT} \
+                     failed.\nIn a virtual environment: {venv_error}\nWith pip --target: \
+                     {pip_error}\nInstall it yourself with: {MOTO_INSTALL}"
+                )
+            })
+        }),
+    };
+    drop(lock);
+    result
+}
+
+/// The two ways the kit installs moto under the target directory.
+#[derive(Debug, Clone, Copy)]
+enum Install {
+    /// A virtual environment `moto-venv`.
+    Venv,
+    /// `pip install --target moto-site`, used through `PYTHONPATH`.
+    PipTarget,
+}
+
+impl Install {
+    fn dir(self, target: &Path) -> PathBuf {
+        match self {
+            Install::Venv => target.join("moto-venv"),
+            Install::PipTarget => target.join("moto-site"),
+        }
+    }
+
+    fn python(self, target: &Path) -> MotoPython {
+        let dir = self.dir(target);
+        match self {
+            Install::Venv => MotoPython {
+                program: if cfg!(windows) {
+                    dir.join("Scripts").join("python.exe")
+                } else {
+                    dir.join("bin").join("python")
+                },
+                pythonpath: None,
+            },
+            Install::PipTarget => MotoPython {
+                program: PathBuf::from(PYTHON),
+                pythonpath: Some(dir),
+            },
+        }
+    }
+
+    /// The interpreter of a completed install of [`MOTO_REQUIREMENT`], if there is one.
+    fn finished(&self, target: &Path) -> Option<MotoPython> {
+        let marker = fs::read_to_string(self.dir(target).join(MARKER)).ok()?;
+        (marker == MOTO_REQUIREMENT).then(|| self.python(target))
+    }
+
+    /// Installs moto afresh, and marks the install complete once it imports.
+    fn run(self, target: &Path) -> Result<MotoPython, String> {
+        let dir = self.dir(target);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)
+                .map_err(|err| format!("cannot remove {}: {err}", dir.display()))?;
+        }
+        let python = self.python(target);
+        let pip = [
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ];
+        match self {
+            Install::Venv => {
+                run(Command::new(PYTHON).args(["-m", "venv"]).arg(&dir))?;
+                run(python.command().args(pip).arg(MOTO_REQUIREMENT))?;
+            }
+            Install::PipTarget => {
+                run(Command::new(PYTHON)
+                    .args(pip)
+                    .arg("--target")
+                    .arg(&dir)
+                    .arg(MOTO_REQUIREMENT))?;
+            }
+        }
+        if !python.imports_moto() {
+            return Err(format!(
+                "{} still cannot import moto.server after the install",
+                python.program.display()
+            ));
+        }
+        fs::write(dir.join(MARKER), MOTO_REQUIREMENT)
+            .map_err(|err| format!("cannot mark {} complete: {err}", dir.display()))?;
+        Ok(python)
+    }
+}
+
+/// Runs `command` to completion; its stderr in the error if it fails.
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| format!("`{shown}` cannot run: {err}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Err(format!(
+        "`{shown}` failed ({}):\n{}",
+        output.status,
+        tail.join("\n")
+    ))
+}
+
+/// The cargo target directory the running binary was built in: `CARGO_TARGET_DIR` when it is
+/// an absolute path, else the nearest ancestor of the executable holding the `CACHEDIR.TAG`
+/// cargo writes there, else a directory under the system's temporary directory.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+        && dir.is_absolute()
+    {
+        return dir;
+    }
+    env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| env::temp_dir().join("serverless_sdk_tests"))
+}
 
 /// moto in server mode on a free port of 127.0.0.1, stopped when dropped.
 #[derive(Debug)]
@@ -20,17 +258,21 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `python3 -m moto.server` and waits (up to 60 s) until it answers.
+    /// Starts `moto.server` with [`moto_python`] (provisioning moto if `python3` lacks it)
+    /// and waits (up to 60 s) until it answers.
     ///
     /// # Errors
     ///
     /// A message saying why moto could not start and how to install it.
     pub async fn start() -> Result<Moto, String> {
+        let python = tokio::task::spawn_blocking(moto_python)
+            .await
+            .map_err(|err| format!("provisioning moto failed: {err}"))??;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let mut child = tokio::process::Command::new("python3")
+        let mut child = tokio::process::Command::from(python.command())
             .args([
                 "-m",
                 "moto.server",
@@ -46,8 +288,9 @@ impl Moto {
             .spawn()
             .map_err(|e| {
                 format!(
-                    "the AWS emulator cannot start: `python3` is not runnable ({e}).\n\
-                     Install Python 3 and moto: {MOTO_INSTALL}"
+                    "the AWS emulator cannot start: `{}` is not runnable ({e}).\n\
+                     Install Python 3 and moto: {MOTO_INSTALL}",
+                    python.program.display()
                 )
             })?;
         // moto logs every request on stderr: keep reading it so it never blocks.

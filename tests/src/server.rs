@@ -10,6 +10,7 @@ use std::{
     future::Future,
     io,
     net::{Ipv4Addr, SocketAddr},
+    sync::Arc,
     time::Duration,
 };
 use tokio::{net::TcpListener, task::JoinHandle, task::JoinSet};
@@ -44,6 +45,28 @@ impl Server {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// [`Server::start`] with a handler that is given `state` along with each request.
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound.
+    pub async fn start_with<S, Fut>(
+        state: &Arc<S>,
+        handler: fn(Arc<S>, Request<Incoming>) -> Fut,
+        title_case_headers: bool,
+    ) -> io::Result<Server>
+    where
+        S: Send + Sync + 'static,
+        Fut: Future<Output = HttpResponse> + Send + 'static,
+    {
+        let state = Arc::clone(state);
+        Server::start(
+            move |request| handler(Arc::clone(&state), request),
+            title_case_headers,
+        )
+        .await
     }
 
     /// Stops the server; idempotent.

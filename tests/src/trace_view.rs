@@ -21,7 +21,7 @@
 use crate::otlp::FlatSpan;
 use std::{
     cmp::Ordering,
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     fmt::Write,
     time::Duration,
 };
@@ -203,6 +203,245 @@ pub fn render_tree(spans: &[FlatSpan], color: bool) -> String {
         }
     }
     out
+}
+
+/// The request ids of the invocation root spans among `spans` (the spans carrying
+/// `faas.invocation_id`).
+pub fn invocation_ids(spans: &[FlatSpan]) -> BTreeSet<String> {
+    spans
+        .iter()
+        .filter_map(|span| span.attr_str(INVOCATION_ID))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The root spans of invocations and of failed initialisations among `spans`: the spans
+/// carrying `serverless.outcome`.
+pub fn invocation_roots(spans: &[FlatSpan]) -> Vec<&FlatSpan> {
+    spans
+        .iter()
+        .filter(|span| span.attr("serverless.outcome").is_some())
+        .collect()
+}
+
+/// The attribute naming the invocation on its root span.
+const INVOCATION_ID: &str = "faas.invocation_id";
+
+/// `(child, parent)` name pairs, sorted, to compare with [`Trace::edges`].
+pub fn edges(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut edges: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(child, parent)| ((*child).to_owned(), (*parent).to_owned()))
+        .collect();
+    edges.sort();
+    edges
+}
+
+/// One invocation's trace: the root span whose `faas.invocation_id` is the invocation's request
+/// id, and every span sharing its trace id. The assertion helpers panic with the trace rendered
+/// by [`render_tree`].
+///
+/// ```
+/// use serverless_sdk_tests::{otlp::parse_json_lines, trace_view::Trace};
+///
+/// # let stdout = "";
+/// let spans = parse_json_lines(stdout);
+/// # if false {
+/// let trace = Trace::of(&spans, "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+/// trace.assert_child_of(trace.named("db.query"), &trace.root);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// The invocation's root span.
+    pub root: FlatSpan,
+    /// Every span of the trace, the root included, in the order given to [`Trace::of`].
+    pub spans: Vec<FlatSpan>,
+}
+
+impl Trace {
+    /// The trace of the invocation `request_id` among `spans`.
+    ///
+    /// # Panics
+    ///
+    /// Unless exactly one span carries `faas.invocation_id = request_id`.
+    pub fn of(spans: &[FlatSpan], request_id: &str) -> Trace {
+        let roots: Vec<&FlatSpan> = spans
+            .iter()
+            .filter(|span| span.attr_str(INVOCATION_ID) == Some(request_id))
+            .collect();
+        assert_eq!(
+            roots.len(),
+            1,
+            "expected exactly one root span for {request_id}:\n{}",
+            render_tree(spans, false)
+        );
+        let root = roots[0].clone();
+        let spans = spans
+            .iter()
+            .filter(|span| span.trace_id == root.trace_id)
+            .cloned()
+            .collect();
+        Trace { root, spans }
+    }
+
+    /// Every span named `name`, in order.
+    pub fn all_named(&self, name: &str) -> Vec<&FlatSpan> {
+        self.spans.iter().filter(|span| span.name == name).collect()
+    }
+
+    /// The one span named `name`.
+    ///
+    /// # Panics
+    ///
+    /// If there is none, or several.
+    pub fn named(&self, name: &str) -> &FlatSpan {
+        self.one(&format!("span named {name:?}"), |span| span.name == name)
+    }
+
+    /// The one span whose attribute `key` is the string `value` (e.g. the HTTP client span
+    /// whose `url.full` is a given URL).
+    ///
+    /// # Panics
+    ///
+    /// If there is none, or several.
+    pub fn with_attr(&self, key: &str, value: &str) -> &FlatSpan {
+        self.one(&format!("span with {key} = {value:?}"), |span| {
+            span.attr_str(key) == Some(value)
+        })
+    }
+
+    fn one(&self, what: &str, matches: impl Fn(&FlatSpan) -> bool) -> &FlatSpan {
+        let found: Vec<&FlatSpan> = self.spans.iter().filter(|span| matches(span)).collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "expected exactly one {what}:\n{}",
+            self.render()
+        );
+        found[0]
+    }
+
+    /// The spans of kind `kind` ([`FlatSpan::kind_name`], e.g. `client`).
+    pub fn of_kind(&self, kind: &str) -> Vec<&FlatSpan> {
+        self.spans
+            .iter()
+            .filter(|span| span.kind_name() == kind)
+            .collect()
+    }
+
+    /// The names of all spans, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.spans.iter().map(|span| span.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// The direct children of `parent`, by start time.
+    pub fn children(&self, parent: &FlatSpan) -> Vec<&FlatSpan> {
+        children_of(&self.spans, parent)
+    }
+
+    /// The name of the parent of `span`, if it is in this trace.
+    pub fn parent_name(&self, span: &FlatSpan) -> Option<&str> {
+        self.spans
+            .iter()
+            .find(|parent| parent.span_id == span.parent_span_id)
+            .map(|parent| parent.name.as_str())
+    }
+
+    /// Every `(child, parent)` name pair below the root, sorted (`?` for a parent outside the
+    /// trace); compare with [`edges`].
+    pub fn edges(&self) -> Vec<(String, String)> {
+        let mut edges: Vec<(String, String)> = self
+            .spans
+            .iter()
+            .filter(|span| span.span_id != self.root.span_id)
+            .map(|span| {
+                (
+                    span.name.clone(),
+                    self.parent_name(span).unwrap_or("?").to_owned(),
+                )
+            })
+            .collect();
+        edges.sort();
+        edges
+    }
+
+    /// Asserts that `child` is a direct child of `parent`, in the same trace, and lies within
+    /// it in time.
+    pub fn assert_child_of(&self, child: &FlatSpan, parent: &FlatSpan) {
+        assert_eq!(
+            child.parent_span_id,
+            parent.span_id,
+            "{:?} should be a child of {:?}:\n{}",
+            child.name,
+            parent.name,
+            self.render()
+        );
+        assert_eq!(child.trace_id, parent.trace_id);
+        assert!(
+            child.start_unix_nano >= parent.start_unix_nano
+                && child.end_unix_nano <= parent.end_unix_nano,
+            "{:?} [{}, {}] is not within {:?} [{}, {}]:\n{}",
+            child.name,
+            child.start_unix_nano,
+            child.end_unix_nano,
+            parent.name,
+            parent.start_unix_nano,
+            parent.end_unix_nano,
+            self.render()
+        );
+    }
+
+    /// Asserts what the root span of every HTTP invocation carries: kind server, trigger
+    /// `http`, the request's method and the response's status code.
+    pub fn assert_http_root(&self, method: &str, status: i64) {
+        let root = &self.root;
+        assert_eq!(root.kind_name(), "server", "{}", self.render());
+        assert_eq!(root.attr_str("faas.trigger"), Some("http"));
+        assert_eq!(root.attr_str("http.request.method"), Some(method));
+        assert_eq!(root.attr_i64("http.response.status_code"), Some(status));
+    }
+
+    /// Asserts the endpoint recorded on the root span: with a `route`, the root is named
+    /// `"{method} {route}"` and carries it as `http.route` and `serverless.endpoint`; without
+    /// one (`None`), it is named `function_name` and carries neither.
+    pub fn assert_endpoint(&self, function_name: &str, method: &str, route: Option<&str>) {
+        let root = &self.root;
+        match route {
+            Some(route) => {
+                assert_eq!(root.name, format!("{method} {route}"), "{}", self.render());
+                assert_eq!(root.attr_str("http.route"), Some(route));
+                assert_eq!(root.attr_str("serverless.endpoint"), Some(route));
+            }
+            None => {
+                assert_eq!(root.name, function_name, "{}", self.render());
+                assert_eq!(root.attr("http.route"), None);
+                assert_eq!(root.attr("serverless.endpoint"), None);
+            }
+        }
+    }
+
+    /// [`Trace::assert_http_root`] and [`Trace::assert_endpoint`], and the `url.path` the
+    /// request was sent to.
+    pub fn assert_http_request(
+        &self,
+        function_name: &str,
+        method: &str,
+        route: Option<&str>,
+        url_path: &str,
+        status: i64,
+    ) {
+        self.assert_http_root(method, status);
+        assert_eq!(self.root.attr_str("url.path"), Some(url_path));
+        self.assert_endpoint(function_name, method, route);
+    }
+
+    /// The trace as a tree ([`render_tree`] without colour), for failure messages.
+    pub fn render(&self) -> String {
+        render_tree(&self.spans, false)
+    }
 }
 
 /// One line of the tree.

@@ -3,7 +3,7 @@
 //! EMF metrics line.
 //!
 //! Each test re-executes this binary as the function process (`function_child`), with the
-//! behaviour chosen by the `E2E_FUNCTION` variable.
+//! behaviour chosen by its mode.
 #![allow(clippy::unwrap_used)]
 
 use std::{borrow::Cow, time::Duration};
@@ -12,11 +12,11 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{ErrorType, serverless_handler};
 use serverless_sdk_tests::{
-    otlp::{FlatSpan, parse_json_lines},
-    runtime_api::{FunctionProcess, InvokeOptions, InvokeResult, RuntimeApi, is_function_child},
+    function::{Function, run_function_child},
+    otlp::parse_json_lines,
+    runtime_api::{InvokeOptions, InvokeResult},
+    trace_view::invocation_roots as roots,
 };
-
-const CHILD: &str = "function_child";
 
 /// The seed's custom error: Step Functions matches its simple name.
 #[derive(Debug, thiserror::Error)]
@@ -93,15 +93,7 @@ struct MissingTable;
 /// Not a test: the function process.
 #[test]
 fn function_child() {
-    if !is_function_child(CHILD) {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let which = std::env::var("E2E_FUNCTION").unwrap();
-    let result = runtime.block_on(async {
+    run_function_child(|which| async move {
         match which.as_str() {
             "create_account" => serverless_sdk::run(service_fn(create_account)).await,
             "signup" => serverless_sdk::run(service_fn(signup)).await,
@@ -129,45 +121,18 @@ fn function_child() {
             other => panic!("unknown function {other}"),
         }
     });
-    // As `main` returning `Err` does: a failed start exits non-zero.
-    std::process::exit(i32::from(result.is_err()));
 }
 
-async fn start(function: &str, env: &[(&str, &str)]) -> (RuntimeApi, FunctionProcess) {
-    let api = RuntimeApi::start().await.unwrap();
-    let mut command = api.function_test_command(CHILD, function).unwrap();
-    command.env("E2E_FUNCTION", function);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let process = FunctionProcess::spawn(command).unwrap();
-    (api, process)
-}
-
-/// Waits until the function has written `n` telemetry lines, then returns their spans.
-async fn telemetry(process: &FunctionProcess, n: usize) -> Vec<FlatSpan> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = process.stdout_text();
-        let lines = text.lines().filter(|l| l.contains("resourceSpans")).count();
-        if lines >= n || tokio::time::Instant::now() > deadline {
-            return parse_json_lines(&text);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn roots(spans: &[FlatSpan]) -> Vec<&FlatSpan> {
-    spans
-        .iter()
-        .filter(|s| s.attr("serverless.outcome").is_some())
-        .collect()
+/// Starts the function process serving `function`, named after it.
+async fn start(function: &str, env: &[(&str, &str)]) -> Function {
+    Function::test_child(function, function, env).await
 }
 
 #[tokio::test]
 async fn a_handler_past_its_deadline_is_reported_before_lambda_stops_it() {
-    let (api, process) = start("sleepy", &[]).await;
-    let outcome = api
+    let function = start("sleepy", &[]).await;
+    let outcome = function
+        .api
         .invoke_with(
             json!({ "sleep_ms": 3000 }).to_string(),
             InvokeOptions {
@@ -181,8 +146,8 @@ async fn a_handler_past_its_deadline_is_reported_before_lambda_stops_it() {
         "{:?}",
         outcome.result
     );
-    let spans = telemetry(&process, 1).await;
-    let text = process.stdout_text();
+    let spans = function.wait_for_export_lines(1).await;
+    let text = function.process.stdout_text();
     let roots = roots(&spans);
     assert_eq!(roots.len(), 1, "{text}");
     let root = roots[0];
@@ -193,14 +158,8 @@ async fn a_handler_past_its_deadline_is_reported_before_lambda_stops_it() {
     );
     let event = root.event("exception").expect("a timeout exception event");
     assert_eq!(event.attr_str("exception.type"), Some("TimeoutError"));
-    let budget = event
-        .attr("serverless.timeout.budget_ms")
-        .and_then(|v| v.as_i64())
-        .unwrap();
-    let elapsed = event
-        .attr("serverless.timeout.elapsed_ms")
-        .and_then(|v| v.as_i64())
-        .unwrap();
+    let budget = event.attr_i64("serverless.timeout.budget_ms").unwrap();
+    let elapsed = event.attr_i64("serverless.timeout.elapsed_ms").unwrap();
     assert!((700..=800).contains(&budget), "budget {budget}");
     assert!(
         elapsed < budget && elapsed >= budget - 200,
@@ -215,13 +174,14 @@ async fn a_handler_past_its_deadline_is_reported_before_lambda_stops_it() {
 
 #[tokio::test]
 async fn quick_invocations_are_never_reported_as_timeouts() {
-    let (api, process) = start("sleepy", &[("SERVERLESS_SDK_TIMEOUT_MARGIN_MS", "100")]).await;
+    let function = start("sleepy", &[("SERVERLESS_SDK_TIMEOUT_MARGIN_MS", "100")]).await;
     let options = || InvokeOptions {
         timeout: Duration::from_millis(150),
         ..InvokeOptions::default()
     };
     for _ in 0..1000 {
-        let outcome = api
+        let outcome = function
+            .api
             .invoke_with(json!({ "sleep_ms": 0 }).to_string(), options())
             .await;
         assert!(
@@ -233,7 +193,7 @@ async fn quick_invocations_are_never_reported_as_timeouts() {
     // Long enough for any watchdog that was not cancelled to have fired (50 ms after each
     // start) and exported.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let spans = telemetry(&process, 1000).await;
+    let spans = function.wait_for_export_lines(1000).await;
     let roots = roots(&spans);
     assert_eq!(roots.len(), 1000);
     let timeouts = roots
@@ -250,14 +210,10 @@ async fn quick_invocations_are_never_reported_as_timeouts() {
 
 #[tokio::test]
 async fn an_init_failure_reaches_the_init_error_endpoint_and_the_process_exits_non_zero() {
-    for (function, error_type_in_message) in
-        [("init_fails", "MissingTable"), ("init_panics", "Panic")]
+    for (mode, error_type_in_message) in [("init_fails", "MissingTable"), ("init_panics", "Panic")]
     {
-        let (api, process) = start(function, &[]).await;
-        let report = api
-            .wait_init_error(Duration::from_secs(10))
-            .await
-            .expect("an init error report");
+        let function = start(mode, &[]).await;
+        let report = function.wait_init_error().await;
         assert_eq!(report.error_type, "Runtime.InitError");
         assert_eq!(
             report.header_error_type.as_deref(),
@@ -268,12 +224,9 @@ async fn an_init_failure_reaches_the_init_error_endpoint_and_the_process_exits_n
             "{}",
             report.error_message
         );
-        let status = process
-            .wait_exit(Duration::from_secs(10))
-            .await
-            .expect("the process exits");
+        let status = function.wait_exit().await;
         assert!(!status.success(), "{status:?}");
-        let spans = parse_json_lines(&process.stdout_text());
+        let spans = parse_json_lines(&function.process.stdout_text());
         let roots = roots(&spans);
         assert_eq!(roots.len(), 1);
         assert_eq!(roots[0].attr_str("serverless.outcome"), Some("init_error"));
@@ -283,15 +236,15 @@ async fn an_init_failure_reaches_the_init_error_endpoint_and_the_process_exits_n
                 .and_then(|e| e.attr_str("exception.type")),
             Some(error_type_in_message)
         );
-        assert_eq!(api.stats().events_delivered, 0);
+        assert_eq!(function.api.stats().events_delivered, 0);
     }
 }
 
 #[tokio::test]
 async fn an_event_that_does_not_fit_the_handler_type_is_an_unmarshal_error() {
-    let (api, process) = start("orders", &[]).await;
+    let function = start("orders", &[]).await;
     let bad = json!({ "id": "not a number", "note": "x".repeat(100) }).to_string();
-    let outcome = api.invoke(bad.clone()).await;
+    let outcome = function.api.invoke(bad.clone()).await;
     let report = outcome.error().expect("an error response");
     assert_eq!(report.error_type, "Runtime.UnmarshalError");
     assert!(
@@ -307,9 +260,9 @@ async fn an_event_that_does_not_fit_the_handler_type_is_an_unmarshal_error() {
         report.error_message
     );
     // Nothing panicked: the next event is served.
-    let good = api.invoke(json!({ "id": 7 }).to_string()).await;
+    let good = function.invoke(&json!({ "id": 7 })).await;
     assert_eq!(good.json(), Some(json!({ "id": 7 })));
-    let spans = telemetry(&process, 2).await;
+    let spans = function.wait_for_export_lines(2).await;
     let roots = roots(&spans);
     assert_eq!(roots.len(), 2);
     let failed = roots
@@ -321,9 +274,7 @@ async fn an_event_that_does_not_fit_the_handler_type_is_an_unmarshal_error() {
         Some("error:unhandled")
     );
     assert_eq!(
-        failed
-            .attr("serverless.event.size_bytes")
-            .and_then(|v| v.as_i64()),
+        failed.attr_i64("serverless.event.size_bytes"),
         Some(i64::try_from(bad.len()).unwrap())
     );
     let event = failed.event("exception").unwrap();
@@ -355,15 +306,15 @@ fn catch_rule_matches(error_type: &str) -> bool {
 
 #[tokio::test]
 async fn step_functions_catch_rules_match_the_short_type_name() {
-    let (api, process) = start("create_account", &[]).await;
-    let ok = api.invoke(json!({ "username": "bob" }).to_string()).await;
+    let function = start("create_account", &[]).await;
+    let ok = function.invoke(&json!({ "username": "bob" })).await;
     assert_eq!(ok.json(), Some(json!({ "created": true })));
-    let taken = api.invoke(json!({ "username": "taken" }).to_string()).await;
+    let taken = function.invoke(&json!({ "username": "taken" })).await;
     let report = taken.error().unwrap();
     assert_eq!(report.error_type, "AccountAlreadyExistsException");
     assert_eq!(report.error_message, "Account is in use!");
     assert!(catch_rule_matches(&report.error_type));
-    let spans = telemetry(&process, 2).await;
+    let spans = function.wait_for_export_lines(2).await;
     let failed = roots(&spans)
         .into_iter()
         .find(|r| r.attr_str("faas.invocation_id") == Some(taken.request_id.as_str()))
@@ -380,14 +331,14 @@ async fn step_functions_catch_rules_match_the_short_type_name() {
     );
 
     // An error type can name its errorType explicitly.
-    let (api, _process) = start("signup", &[]).await;
-    let taken = api.invoke(json!({ "username": "taken" }).to_string()).await;
+    let function = start("signup", &[]).await;
+    let taken = function.invoke(&json!({ "username": "taken" })).await;
     assert_eq!(
         taken.error().unwrap().error_type,
         "AccountAlreadyExistsException"
     );
     assert!(catch_rule_matches(&taken.error().unwrap().error_type));
-    let reserved = api.invoke(json!({ "username": "admin" }).to_string()).await;
+    let reserved = function.invoke(&json!({ "username": "admin" })).await;
     assert_eq!(
         reserved.error().unwrap().error_type,
         "UsernameReservedException"
@@ -399,18 +350,12 @@ async fn step_functions_catch_rules_match_the_short_type_name() {
 async fn peak_memory_is_recorded_with_a_warning_near_the_limit() {
     // 128 MB: far from the limit. 1 MB: any process is past 90% of it.
     for (memory, warns) in [("128", false), ("1", true)] {
-        let (api, process) = start("sleepy", &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)]).await;
-        let _ = api.invoke(json!({}).to_string()).await;
-        let spans = telemetry(&process, 1).await;
+        let function = start("sleepy", &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)]).await;
+        let _ = function.invoke(&json!({})).await;
+        let spans = function.wait_for_export_lines(1).await;
         let root = roots(&spans)[0];
-        let peak = root
-            .attr("serverless.memory.peak_bytes")
-            .and_then(|v| v.as_i64())
-            .unwrap();
-        let limit = root
-            .attr("serverless.memory.limit_bytes")
-            .and_then(|v| v.as_i64())
-            .unwrap();
+        let peak = root.attr_i64("serverless.memory.peak_bytes").unwrap();
+        let limit = root.attr_i64("serverless.memory.limit_bytes").unwrap();
         assert!(peak > 1024 * 1024, "peak {peak}");
         assert_eq!(limit, memory.parse::<i64>().unwrap() * 1024 * 1024);
         let warned = root
@@ -422,11 +367,12 @@ async fn peak_memory_is_recorded_with_a_warning_near_the_limit() {
 
 #[tokio::test]
 async fn emf_metrics_count_errors_when_enabled() {
-    let (api, process) = start("create_account", &[("SERVERLESS_SDK_EMF_METRICS", "true")]).await;
-    let _ = api.invoke(json!({ "username": "bob" }).to_string()).await;
-    let _ = api.invoke(json!({ "username": "taken" }).to_string()).await;
-    let _ = telemetry(&process, 2).await;
-    let metrics: Vec<Value> = process
+    let function = start("create_account", &[("SERVERLESS_SDK_EMF_METRICS", "true")]).await;
+    let _ = function.invoke(&json!({ "username": "bob" })).await;
+    let _ = function.invoke(&json!({ "username": "taken" })).await;
+    let _ = function.wait_for_export_lines(2).await;
+    let metrics: Vec<Value> = function
+        .process
         .stdout_lines()
         .iter()
         .filter(|l| l.contains("\"_aws\""))
@@ -444,11 +390,12 @@ async fn emf_metrics_count_errors_when_enabled() {
     );
 
     // Off by default.
-    let (api, process) = start("create_account", &[]).await;
-    let _ = api.invoke(json!({ "username": "bob" }).to_string()).await;
-    let _ = telemetry(&process, 1).await;
+    let function = start("create_account", &[]).await;
+    let _ = function.invoke(&json!({ "username": "bob" })).await;
+    let _ = function.wait_for_export_lines(1).await;
     assert!(
-        process
+        function
+            .process
             .stdout_lines()
             .iter()
             .all(|l| !l.contains("\"_aws\""))

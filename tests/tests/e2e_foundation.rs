@@ -4,11 +4,9 @@
 //! invocations that must not see each other.
 //!
 //! Each test re-executes this binary as the function process (`function_child`), which
-//! serves `handler` with `serverless_sdk::run`, or `serverless_sdk::run_concurrent` when
-//! `E2E_MODE=concurrent`.
+//! serves `handler` with `serverless_sdk::run`, or `serverless_sdk::run_concurrent` in the
+//! mode `concurrent`.
 #![allow(clippy::unwrap_used)]
-
-mod e2e_support;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -16,11 +14,6 @@ use std::{
     time::Duration,
 };
 
-use e2e_support::{
-    Trace, assert_lambda_resource, child_runtime, event_names, export_lines, invocation_ids,
-    invoke, invoke_with, mode, response_json, start, stdout_spans, wait_for_received_traces,
-    wait_for_stats, wait_for_stdout_traces,
-};
 use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{
@@ -29,8 +22,10 @@ use serverless_sdk::{
 };
 use serverless_sdk_tests::{
     events,
+    function::{Function, run_function_child},
     otlp::{FlatSpan, OtlpEncoding, OtlpReceiver, parse_json_lines},
-    runtime_api::{InvokeOptions, XrayHeader, generate_trace_header, is_function_child},
+    runtime_api::{InvokeOptions, XrayHeader, generate_trace_header},
+    trace_view::{Trace, invocation_ids},
 };
 use tokio::task::JoinSet;
 
@@ -203,17 +198,13 @@ fn store(item: u64) -> u64 {
 /// Not a test: the entry point of the function process the tests start.
 #[test]
 fn function_child() {
-    if !is_function_child(e2e_support::CHILD) {
-        return;
-    }
-    let result = child_runtime().block_on(async {
-        if mode() == "concurrent" {
+    run_function_child(|mode| async move {
+        if mode == "concurrent" {
             serverless_sdk::run_concurrent(service_fn(handler)).await
         } else {
             serverless_sdk::run(service_fn(handler)).await
         }
     });
-    eprintln!("lambda runtime stopped: {result:?}");
 }
 
 /* -------------------------------------- helpers ------------------------------------- */
@@ -226,24 +217,20 @@ struct Sent {
 }
 
 /// Invokes `echo` with a fresh X-Ray header and a distinct invoked ARN.
-async fn invoke_echo(
-    api: &serverless_sdk_tests::runtime_api::RuntimeApi,
-    function: &serverless_sdk_tests::runtime_api::FunctionProcess,
-    n: u64,
-) -> Sent {
+async fn invoke_echo(function: &Function, n: u64) -> Sent {
     let header = generate_trace_header();
     let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}:alias{n}");
-    let outcome = invoke_with(
-        api,
-        &json!({ "op": "echo", "value": n }),
-        InvokeOptions {
-            trace_header: Some(header.clone()),
-            function_arn: Some(arn.clone()),
-            ..InvokeOptions::default()
-        },
-    )
-    .await;
-    let body = response_json(&outcome, function);
+    let outcome = function
+        .invoke_with(
+            &json!({ "op": "echo", "value": n }),
+            InvokeOptions {
+                trace_header: Some(header.clone()),
+                function_arn: Some(arn.clone()),
+                ..InvokeOptions::default()
+            },
+        )
+        .await;
+    let body = function.response(&outcome);
     assert_eq!(
         body,
         json!({ "echo": n, "request_id": outcome.request_id }),
@@ -276,52 +263,114 @@ fn assert_echo_root(trace: &Trace, sent: &Sent, coldstart: bool) {
     assert!(root.start_unix_nano > 0 && root.end_unix_nano >= root.start_unix_nano);
 }
 
-/// The one `exception` event of `span`, with its attributes checked.
-fn assert_one_exception(span: &FlatSpan, type_name: &str, message: &str, handled: bool) {
-    let exceptions: Vec<_> = span.events_named("exception").collect();
-    assert_eq!(exceptions.len(), 1, "{:?}", span.events);
-    let event = exceptions[0];
-    assert_eq!(event.attr_str("exception.type"), Some(type_name));
-    assert_eq!(event.attr_str("exception.message"), Some(message));
-    assert_eq!(
-        event.attr("exception.handled").and_then(|v| v.as_bool()),
-        Some(handled)
+/// Starts the function exporting to a new OTLP receiver, with `env` besides.
+async fn start_exporting(env: &[(&str, &str)]) -> (OtlpReceiver, Function) {
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let endpoint = receiver.endpoint();
+    let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    vars.extend_from_slice(env);
+    let function = Function::test_child(FUNCTION, "sequential", &vars).await;
+    (receiver, function)
+}
+
+/// Asserts that the function printed no telemetry.
+fn assert_nothing_on_stdout(function: &Function) {
+    assert!(
+        parse_json_lines(&function.process.stdout_text()).is_empty(),
+        "stdout:\n{}",
+        function.process.stdout_text()
     );
+}
+
+/// Invokes `echo` under the X-Ray header `header`; returns the invocation's root span.
+async fn echo_root_under(function: &Function, header: &str) -> FlatSpan {
+    let outcome = function
+        .invoke_with(
+            &json!({ "op": "echo", "value": 1 }),
+            InvokeOptions {
+                trace_header: Some(header.to_owned()),
+                ..InvokeOptions::default()
+            },
+        )
+        .await;
+    function.response(&outcome);
+    function.trace(&outcome).await.root
+}
+
+/// Asserts the resource every span of a Lambda function carries.
+fn assert_lambda_resource(span: &FlatSpan, function_name: &str) {
+    let expect = [
+        ("service.name", function_name),
+        ("cloud.provider", "aws"),
+        ("cloud.platform", "aws_lambda"),
+        ("cloud.region", "us-east-1"),
+        ("faas.name", function_name),
+        ("faas.version", "$LATEST"),
+    ];
+    for (key, value) in expect {
+        assert_eq!(
+            span.resource_str(key),
+            Some(value),
+            "resource {key}: {:?}",
+            span.resource
+        );
+    }
+    // 128 MB, in bytes as the semantic conventions define it.
+    assert_eq!(
+        span.resource
+            .get("faas.max_memory")
+            .and_then(|v| v.as_i64()),
+        Some(128 * 1024 * 1024),
+        "{:?}",
+        span.resource
+    );
+    assert_eq!(
+        span.resource_str("telemetry.sdk.language"),
+        Some("rust"),
+        "{:?}",
+        span.resource
+    );
+    assert_eq!(span.scope_name, "serverless_sdk");
 }
 
 /* --------------------------------------- tests -------------------------------------- */
 
 #[tokio::test]
 async fn default_exporter_writes_one_otlp_json_line_per_invocation() {
-    let (api, function) = start(FUNCTION, "sequential", &[]).await;
+    let function = Function::test_child(FUNCTION, "sequential", &[]).await;
 
     let mut sent = Vec::new();
     for n in 0..3 {
-        sent.push(invoke_echo(&api, &function, n).await);
+        sent.push(invoke_echo(&function, n).await);
     }
     // An invocation without any trace header starts a fresh trace, without a parent.
-    let outcome = invoke_with(
-        &api,
-        &json!({ "op": "echo", "value": 3 }),
-        InvokeOptions {
-            trace_header: Some(String::new()),
-            ..InvokeOptions::default()
-        },
-    )
-    .await;
-    response_json(&outcome, &function);
+    let outcome = function
+        .invoke_with(
+            &json!({ "op": "echo", "value": 3 }),
+            InvokeOptions {
+                trace_header: Some(String::new()),
+                ..InvokeOptions::default()
+            },
+        )
+        .await;
+    function.response(&outcome);
     let untraced = outcome.request_id;
 
     // A last invocation as a barrier: its line is written after every earlier one.
-    let barrier = invoke_echo(&api, &function, 99).await;
+    let barrier = invoke_echo(&function, 99).await;
     let mut ids: Vec<&str> = sent.iter().map(|s| s.request_id.as_str()).collect();
     ids.push(&untraced);
     ids.push(&barrier.request_id);
-    let spans = wait_for_stdout_traces(&function, &ids).await;
+    let spans = function.wait_for_traces(&ids).await;
 
     // Exactly one line per invocation, each holding that invocation's trace only.
-    let lines = export_lines(&function);
-    assert_eq!(lines.len(), 5, "stdout:\n{}", function.stdout_text());
+    let lines = function.export_requests();
+    assert_eq!(
+        lines.len(),
+        5,
+        "stdout:\n{}",
+        function.process.stdout_text()
+    );
     for line in &lines {
         let line_spans = FlatSpan::from_request(line);
         let roots = invocation_ids(&line_spans);
@@ -346,24 +395,17 @@ async fn default_exporter_writes_one_otlp_json_line_per_invocation() {
 
 #[tokio::test]
 async fn otlp_endpoint_sends_protobuf_to_the_collector_and_nothing_to_stdout() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let (api, function) = start(
-        FUNCTION,
-        "sequential",
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
-    )
-    .await;
+    let (receiver, function) = start_exporting(&[]).await;
 
     let mut sent = Vec::new();
     for n in 0..3 {
-        sent.push(invoke_echo(&api, &function, n).await);
+        sent.push(invoke_echo(&function, n).await);
     }
     let ids: Vec<&str> = sent.iter().map(|s| s.request_id.as_str()).collect();
-    let spans = wait_for_received_traces(&receiver, &function, &ids).await;
+    let spans = function.wait_for_received_traces(&receiver, &ids).await;
     // Each export request leaves before the next event is polled: once the runtime polls
     // again after the last invocation, every export has been answered.
-    wait_for_stats(&api, |stats| stats.next_polls >= 4).await;
+    function.wait_for_stats(|stats| stats.next_polls >= 4).await;
 
     let received = receiver.received();
     assert_eq!(received.len(), 3, "one export request per invocation");
@@ -379,89 +421,67 @@ async fn otlp_endpoint_sends_protobuf_to_the_collector_and_nothing_to_stdout() {
     for (index, sent) in sent.iter().enumerate() {
         assert_echo_root(&Trace::of(&spans, &sent.request_id), sent, index == 0);
     }
-    assert!(
-        parse_json_lines(&function.stdout_text()).is_empty(),
-        "stdout:\n{}",
-        function.stdout_text()
-    );
+    assert_nothing_on_stdout(&function);
 }
 
 #[tokio::test]
 async fn traces_exporter_none_exports_nothing_and_changes_no_response() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let (api, function) = start(
-        FUNCTION,
-        "sequential",
-        &[
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-        ],
-    )
-    .await;
+    let (receiver, function) = start_exporting(&[("OTEL_TRACES_EXPORTER", "none")]).await;
 
-    let outcome = invoke(&api, &json!({ "op": "echo", "value": "a" })).await;
+    let outcome = function
+        .invoke(&json!({ "op": "echo", "value": "a" }))
+        .await;
     assert_eq!(
-        response_json(&outcome, &function),
+        function.response(&outcome),
         json!({ "echo": "a", "request_id": outcome.request_id })
     );
-    let outcome = invoke(&api, &json!({ "op": "free" })).await;
-    let body = response_json(&outcome, &function);
+    let outcome = function.invoke(&json!({ "op": "free" })).await;
+    let body = function.response(&outcome);
     assert!(body["capture_line"].as_u64().is_some(), "{body}");
-    let outcome = invoke(&api, &json!({ "op": "nope" })).await;
+    let outcome = function.invoke(&json!({ "op": "nope" })).await;
     let report = outcome.error().unwrap_or_else(|| panic!("{outcome:?}"));
     assert_eq!(report.error_type, "UnknownOp");
     assert_eq!(report.error_message, "unknown op \"nope\"");
 
     // Whatever would be exported leaves before the next poll.
-    wait_for_stats(&api, |stats| stats.next_polls >= 4).await;
+    function.wait_for_stats(|stats| stats.next_polls >= 4).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.requests(), 0);
-    assert!(
-        parse_json_lines(&function.stdout_text()).is_empty(),
-        "stdout:\n{}",
-        function.stdout_text()
-    );
-    let stats = api.stats();
+    assert_nothing_on_stdout(&function);
+    let stats = function.api.stats();
     assert_eq!((stats.responses, stats.errors), (2, 1));
 }
 
 #[tokio::test]
 async fn free_functions_and_context_record_on_their_invocation() {
-    let (api, function) = start(FUNCTION, "sequential", &[]).await;
+    let function = Function::test_child(FUNCTION, "sequential", &[]).await;
 
-    let free = invoke(&api, &json!({ "op": "free" })).await;
-    let free_line = response_json(&free, &function)["capture_line"]
-        .as_i64()
-        .unwrap();
-    let ctx = invoke(&api, &json!({ "op": "ctx" })).await;
-    let ctx_line = response_json(&ctx, &function)["capture_line"]
-        .as_i64()
-        .unwrap();
-    let detached = invoke(&api, &json!({ "op": "detached" })).await;
+    let free = function.invoke(&json!({ "op": "free" })).await;
+    let free_line = function.response(&free)["capture_line"].as_i64().unwrap();
+    let ctx = function.invoke(&json!({ "op": "ctx" })).await;
+    let ctx_line = function.response(&ctx)["capture_line"].as_i64().unwrap();
+    let detached = function.invoke(&json!({ "op": "detached" })).await;
     assert_eq!(
-        response_json(&detached, &function),
+        function.response(&detached),
         json!({ "free_fn_outside_invocation": true, "in_invocation": false })
     );
-    let propagated = invoke(&api, &json!({ "op": "propagated" })).await;
+    let propagated = function.invoke(&json!({ "op": "propagated" })).await;
     assert_eq!(
-        response_json(&propagated, &function),
+        function.response(&propagated),
         json!({ "in_invocation": true })
     );
-    let plain = invoke(&api, &json!({ "op": "echo", "value": 1 })).await;
-    response_json(&plain, &function);
+    let plain = function.invoke(&json!({ "op": "echo", "value": 1 })).await;
+    function.response(&plain);
 
-    let spans = wait_for_stdout_traces(
-        &function,
-        &[
+    let spans = function
+        .wait_for_traces(&[
             &free.request_id,
             &ctx.request_id,
             &detached.request_id,
             &propagated.request_id,
             &plain.request_id,
-        ],
-    )
-    .await;
+        ])
+        .await;
 
     // Free functions and `ctx.serverless_sdk()` inside the handler: the root span.
     for (outcome, line, tag, custom, message, route) in [
@@ -490,16 +510,11 @@ async fn free_functions_and_context_record_on_their_invocation() {
             serde_json::from_str(root.attr_str("serverless.tag.customer-id.custom").unwrap())
                 .unwrap();
         assert_eq!(recorded, custom);
-        assert_eq!(event_names(root), ["serverless.message", "exception"]);
+        assert_eq!(root.event_names(), ["serverless.message", "exception"]);
         let event = root.event("serverless.message").unwrap();
         assert_eq!(event.attr_str("message"), Some(message));
         assert_eq!(event.attr_str("level"), Some("info"));
-        assert_one_exception(
-            root,
-            "AccountAlreadyExistsException",
-            "Account is in use!",
-            true,
-        );
+        root.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", true);
         let exception = root.event("exception").unwrap();
         assert!(
             exception
@@ -507,10 +522,7 @@ async fn free_functions_and_context_record_on_their_invocation() {
                 .is_some_and(|path| path.ends_with("e2e_foundation.rs")),
             "{exception:?}"
         );
-        assert_eq!(
-            exception.attr("code.line.number").and_then(|v| v.as_i64()),
-            Some(line)
-        );
+        assert_eq!(exception.attr_i64("code.line.number"), Some(line));
         assert_eq!(root.attr_str("http.route"), Some(route));
         assert_eq!(root.attr_str("serverless.endpoint"), Some(route));
         assert_eq!(root.name, route, "no HTTP method for a direct invocation");
@@ -530,16 +542,15 @@ async fn free_functions_and_context_record_on_their_invocation() {
     assert_eq!(root.attr_str("serverless.tag.from-task"), Some("yes"));
     assert_eq!(root.attr("serverless.tag.free-in-task"), None);
     assert_eq!(root.attr_str("http.route"), Some("/api/detached"));
-    assert_eq!(event_names(root), ["exception"], "the free capture is lost");
-    assert_one_exception(
-        root,
-        "AccountAlreadyExistsException",
-        "Account is in use!",
-        true,
+    assert_eq!(
+        root.event_names(),
+        ["exception"],
+        "the free capture is lost"
     );
+    root.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", true);
     let detached_span = trace.named("detached-span");
     trace.assert_child_of(detached_span, root);
-    assert_eq!(event_names(detached_span), ["serverless.message"]);
+    assert_eq!(detached_span.event_names(), ["serverless.message"]);
     assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
 
     // A task spawned with `.in_current_span()`: spans keep their parent, captures their span.
@@ -555,13 +566,8 @@ async fn free_functions_and_context_record_on_their_invocation() {
     let in_task = trace.named("in-task");
     trace.assert_child_of(outer, root);
     trace.assert_child_of(in_task, outer);
-    assert_eq!(event_names(in_task), ["exception", "serverless.message"]);
-    assert_one_exception(
-        in_task,
-        "AccountAlreadyExistsException",
-        "Account is in use!",
-        true,
-    );
+    assert_eq!(in_task.event_names(), ["exception", "serverless.message"]);
+    in_task.assert_one_exception("AccountAlreadyExistsException", "Account is in use!", true);
     assert!(in_task.is_error());
     assert!(!outer.is_error(), "{outer:?}");
     assert!(root.events.is_empty(), "{:?}", root.events);
@@ -588,18 +594,20 @@ async fn free_functions_and_context_record_on_their_invocation() {
 #[tokio::test]
 async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans() {
     const INVOCATIONS: u64 = 100;
-    let (api, function) = start(
+    let function = Function::test_child(
         FUNCTION,
         "concurrent",
         &[("AWS_LAMBDA_MAX_CONCURRENCY", "8")],
     )
     .await;
     // One long poll per worker before anything is sent.
-    wait_for_stats(&api, |stats| stats.polls_waiting == 8).await;
+    function
+        .wait_for_stats(|stats| stats.polls_waiting == 8)
+        .await;
 
     let mut tasks = JoinSet::new();
     for item in 0..INVOCATIONS {
-        let api = api.clone();
+        let api = function.api.clone();
         tasks.spawn(async move {
             let header = generate_trace_header();
             let outcome = api
@@ -620,7 +628,7 @@ async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans()
     let mut most_in_flight = 0;
     while let Some(joined) = tasks.join_next().await {
         let (item, header, outcome) = joined.unwrap();
-        let body = response_json(&outcome, &function);
+        let body = function.response(&outcome);
         assert_eq!(body["item"], item, "answer of another invocation: {body}");
         assert_eq!(body["request_id"], outcome.request_id);
         assert_eq!(body["digest"], item * 31);
@@ -634,14 +642,16 @@ async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans()
     );
 
     let ids: Vec<&str> = sent.values().map(|(id, _)| id.as_str()).collect();
-    wait_for_stdout_traces(&function, &ids).await;
+    function.wait_for_traces(&ids).await;
     // Every export precedes its worker's next poll: 8 waiting polls mean all are written;
     // a moment more lets any duplicate line arrive too.
-    wait_for_stats(&api, |stats| stats.polls_waiting == 8).await;
+    function
+        .wait_for_stats(|stats| stats.polls_waiting == 8)
+        .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let spans = stdout_spans(&function);
+    let spans = function.stdout_spans();
     assert_eq!(
-        export_lines(&function).len(),
+        function.export_requests().len(),
         100,
         "one line per invocation"
     );
@@ -691,8 +701,8 @@ async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans()
             assert_eq!(span.attr_str("code.namespace"), Some("e2e_foundation"));
         }
         if item % 2 == 1 {
-            assert_eq!(event_names(root), ["exception"], "{}", context());
-            assert_one_exception(root, "OddItem", &format!("item {item} is odd"), true);
+            assert_eq!(root.event_names(), ["exception"], "{}", context());
+            root.assert_one_exception("OddItem", &format!("item {item} is odd"), true);
             assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
         } else {
             assert!(root.events.is_empty(), "{:?}\n{}", root.events, context());
@@ -700,57 +710,52 @@ async fn concurrent_invocations_keep_their_own_tags_endpoints_errors_and_spans()
             assert!(!root.is_error());
         }
     }
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!(stats.responses, INVOCATIONS);
     assert_eq!(stats.duplicate_responses + stats.unknown_responses, 0);
 }
 
 #[tokio::test]
 async fn export_happens_after_the_response_and_before_the_next_poll() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let (api, function) = start(
-        FUNCTION,
-        "sequential",
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", "10000"),
-        ],
-    )
-    .await;
-    wait_for_stats(&api, |stats| stats.polls_waiting == 1).await;
+    let (receiver, function) =
+        start_exporting(&[("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", "10000")]).await;
+    function
+        .wait_for_stats(|stats| stats.polls_waiting == 1)
+        .await;
 
     // The collector holds the export: the response must not wait for it ...
     receiver.set_hang(true);
-    let outcome = invoke(&api, &json!({ "op": "echo", "value": 1 })).await;
-    response_json(&outcome, &function);
+    let outcome = function.invoke(&json!({ "op": "echo", "value": 1 })).await;
+    function.response(&outcome);
     assert!(
         outcome.latency < Duration::from_secs(2),
         "the response waited for the export: {:?}",
         outcome.latency
     );
     // ... and the runtime must not ask for the next event while it is in flight.
-    wait_for_stats(&api, |_| receiver.requests() == 1).await;
+    function.wait_for_stats(|_| receiver.requests() == 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!((stats.next_polls, stats.polls_waiting), (1, 0), "{stats:?}");
     assert!(receiver.spans().is_empty());
 
     receiver.set_hang(false);
-    let spans = wait_for_received_traces(&receiver, &function, &[&outcome.request_id]).await;
+    let spans = function
+        .wait_for_received_traces(&receiver, &[&outcome.request_id])
+        .await;
     assert_eq!(spans.len(), 1);
-    wait_for_stats(&api, |stats| {
-        stats.next_polls == 2 && stats.polls_waiting == 1
-    })
-    .await;
+    function
+        .wait_for_stats(|stats| stats.next_polls == 2 && stats.polls_waiting == 1)
+        .await;
 }
 
 #[tokio::test]
 async fn otel_service_name_names_the_service() {
-    let (api, function) = start(FUNCTION, "sequential", &[("OTEL_SERVICE_NAME", "checkout")]).await;
-    let outcome = invoke(&api, &json!({ "op": "echo", "value": 1 })).await;
-    response_json(&outcome, &function);
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+    let function =
+        Function::test_child(FUNCTION, "sequential", &[("OTEL_SERVICE_NAME", "checkout")]).await;
+    let outcome = function.invoke(&json!({ "op": "echo", "value": 1 })).await;
+    function.response(&outcome);
+    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let root = Trace::of(&spans, &outcome.request_id).root;
     assert_eq!(root.resource_str("service.name"), Some("checkout"));
     assert_eq!(root.resource_str("faas.name"), Some(FUNCTION));
@@ -761,7 +766,7 @@ async fn otel_service_name_names_the_service() {
 /// with spaces after the separators.
 #[tokio::test]
 async fn xray_headers_in_their_real_shapes_continue_the_trace() {
-    let (api, function) = start(FUNCTION, "sequential", &[]).await;
+    let function = Function::test_child(FUNCTION, "sequential", &[]).await;
     let root = "1-5759e988-bd862e3fe1be46a994272793";
     let cases = [
         (
@@ -775,21 +780,7 @@ async fn xray_headers_in_their_real_shapes_continue_the_trace() {
         ),
     ];
     for (header, parent) in cases {
-        let outcome = invoke_with(
-            &api,
-            &json!({ "op": "echo", "value": 1 }),
-            InvokeOptions {
-                trace_header: Some(header.clone()),
-                ..InvokeOptions::default()
-            },
-        )
-        .await;
-        response_json(&outcome, &function);
-        let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
-        let span = spans
-            .iter()
-            .find(|s| s.attr_str("faas.invocation_id") == Some(&*outcome.request_id))
-            .unwrap();
+        let span = echo_root_under(&function, &header).await;
         assert_eq!(
             span.trace_id, "5759e988bd862e3fe1be46a994272793",
             "{header}"
@@ -801,20 +792,9 @@ async fn xray_headers_in_their_real_shapes_continue_the_trace() {
 /// A trailing separator is still the same header (X-Ray's own parsers skip empty parts).
 #[tokio::test]
 async fn xray_header_with_a_trailing_separator_continues_the_trace() {
-    let (api, function) = start(FUNCTION, "sequential", &[]).await;
+    let function = Function::test_child(FUNCTION, "sequential", &[]).await;
     let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;";
-    let outcome = invoke_with(
-        &api,
-        &json!({ "op": "echo", "value": 1 }),
-        InvokeOptions {
-            trace_header: Some(header.to_owned()),
-            ..InvokeOptions::default()
-        },
-    )
-    .await;
-    response_json(&outcome, &function);
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
-    let root = Trace::of(&spans, &outcome.request_id).root;
+    let root = echo_root_under(&function, header).await;
     assert_eq!(root.trace_id, "5759e988bd862e3fe1be46a994272793");
     assert_eq!(root.parent_span_id, "53995c3f42cd8ad8");
 }
@@ -822,7 +802,7 @@ async fn xray_header_with_a_trailing_separator_continues_the_trace() {
 /// The root span's kind and `faas.trigger` follow the event source, read off the raw event.
 #[tokio::test]
 async fn the_trigger_sets_the_root_span_kind() {
-    let (api, function) = start(FUNCTION, "sequential", &[]).await;
+    let function = Function::test_child(FUNCTION, "sequential", &[]).await;
     let cases = [
         (events::sqs(&["one", "two"]), "pubsub", "consumer"),
         (events::eventbridge_schedule(), "timer", "server"),
@@ -834,9 +814,9 @@ async fn the_trigger_sets_the_root_span_kind() {
         (json!({ "any": "payload" }), "other", "server"),
     ];
     for (event, trigger, kind) in cases {
-        let outcome = invoke(&api, &event).await;
-        assert_eq!(response_json(&outcome, &function), json!({ "no_op": true }));
-        let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+        let outcome = function.invoke(&event).await;
+        assert_eq!(function.response(&outcome), json!({ "no_op": true }));
+        let spans = function.wait_for_traces(&[&outcome.request_id]).await;
         let root = Trace::of(&spans, &outcome.request_id).root;
         assert_eq!(root.attr_str("faas.trigger"), Some(trigger), "{event}");
         assert_eq!(root.kind_name(), kind, "{event}");

@@ -3,24 +3,21 @@
 //! the exact proxy responses for success, errors, panics and client errors, bodies and
 //! headers passing through untouched, and the endpoint each source gives the telemetry.
 //!
-//! Each test re-executes this binary as the function process (`function_child`); `E2E_MODE`
+//! Each test re-executes this binary as the function process (`function_child`); the mode
 //! picks what it serves: `api` (one `#[serverless_handler]`), `payload` (a handler reading
 //! a JSON body), `axum` (an axum `Router` with `EndpointLayer`) or `plain` (the echo
 //! handler under `lambda_http::run`, without the SDK, to compare against).
 #![allow(clippy::unwrap_used)]
 
-mod e2e_support;
-
 use axum::{Router, extract::Path, routing::get, routing::post};
-use e2e_support::{
-    Trace, child_runtime, event_names, invoke, mode, response_json, start, wait_for_stdout_traces,
-};
 use lambda_http::{Body, Request, RequestPayloadExt, Response, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk_http::{HttpError, route, serverless_handler, set_endpoint};
 use serverless_sdk_tests::{
     events,
-    runtime_api::{FunctionProcess, InvokeOutcome, RuntimeApi, is_function_child},
+    function::{Function, run_function_child},
+    proxy::{self, Source},
+    trace_view::Trace,
 };
 
 const FUNCTION: &str = "e2e-http";
@@ -172,125 +169,21 @@ fn app() -> Router {
 /// Not a test: the entry point of the function process the tests start.
 #[test]
 fn function_child() {
-    if !is_function_child(e2e_support::CHILD) {
-        return;
-    }
-    let result = child_runtime().block_on(async {
-        match mode().as_str() {
+    run_function_child(|mode| async move {
+        match mode.as_str() {
             "payload" => serverless_sdk_http::run(service_fn(create_order)).await,
             "axum" => serverless_sdk_http::run(app()).await,
             "plain" => lambda_http::run(service_fn(plain_echo)).await,
             _ => serverless_sdk_http::run(service_fn(api)).await,
         }
     });
-    eprintln!("lambda runtime stopped: {result:?}");
 }
 
 /* -------------------------------------- helpers ------------------------------------- */
 
-/// The HTTP event sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    RestApi,
-    HttpApi,
-    Alb,
-    FunctionUrl,
-}
-
-const KINDS: [Kind; 4] = [Kind::RestApi, Kind::HttpApi, Kind::Alb, Kind::FunctionUrl];
-
-impl Kind {
-    /// A `method path` event of this kind; `template` is the REST resource or the HTTP API
-    /// route template (ALB and Function URLs have none).
-    fn event(self, method: &str, path: &str, template: &str, body: Option<&str>) -> Value {
-        match self {
-            Self::RestApi => events::apigw_v1(method, path, template, body),
-            Self::HttpApi => events::apigw_v2(method, path, &format!("{method} {template}"), body),
-            Self::Alb => events::alb(method, path, body),
-            Self::FunctionUrl => events::function_url(method, path, body),
-        }
-    }
-}
-
-/// The response Lambda got, which must be a proxy response.
-fn proxy(outcome: &InvokeOutcome, function: &FunctionProcess) -> Value {
-    response_json(outcome, function)
-}
-
-/// What `lambda_http` sends for `status`, `headers` and a text `body`, per event kind.
-fn expected_response(kind: Kind, status: u16, headers: &[(&str, &str)], body: &str) -> Value {
-    let single: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), json!(v)))
-        .collect();
-    let multi: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), json!([v])))
-        .collect();
-    match kind {
-        Kind::RestApi => json!({
-            "statusCode": status,
-            "headers": {},
-            "multiValueHeaders": multi,
-            "body": body,
-            "isBase64Encoded": false,
-        }),
-        Kind::HttpApi | Kind::FunctionUrl => json!({
-            "statusCode": status,
-            "headers": single,
-            "multiValueHeaders": {},
-            "body": body,
-            "isBase64Encoded": false,
-            "cookies": [],
-        }),
-        Kind::Alb => json!({
-            "statusCode": status,
-            "statusDescription": format!(
-                "{status} {}",
-                http::StatusCode::from_u16(status).unwrap().canonical_reason().unwrap()
-            ),
-            "headers": single,
-            "multiValueHeaders": multi,
-            "body": body,
-            "isBase64Encoded": false,
-        }),
-    }
-}
-
-async fn send(api: &RuntimeApi, event: &Value) -> InvokeOutcome {
-    invoke(api, event).await
-}
-
-/// The root span every HTTP invocation has, whatever its endpoint.
-fn assert_http_root(trace: &Trace, method: &str, status: i64) {
-    let root = &trace.root;
-    assert_eq!(root.kind_name(), "server");
-    assert_eq!(root.attr_str("faas.trigger"), Some("http"));
-    assert_eq!(root.attr_str("http.request.method"), Some(method));
-    assert_eq!(root.attr_i64("http.response.status_code"), Some(status));
-}
-
-/// The endpoint recorded on the root span: its name, `http.route` and
-/// `serverless.endpoint` (`None`: no endpoint, the root is named after the function).
-fn assert_endpoint(trace: &Trace, method: &str, route: Option<&str>) {
-    let root = &trace.root;
-    match route {
-        Some(route) => {
-            assert_eq!(root.name, format!("{method} {route}"), "{}", trace.render());
-            assert_eq!(root.attr_str("http.route"), Some(route));
-            assert_eq!(root.attr_str("serverless.endpoint"), Some(route));
-        }
-        None => {
-            assert_eq!(root.name, FUNCTION, "{}", trace.render());
-            assert_eq!(root.attr("http.route"), None);
-            assert_eq!(root.attr("serverless.endpoint"), None);
-        }
-    }
-}
-
 /// The event's own route template, where the event kind has one.
-fn event_route(kind: Kind, template: &str) -> Option<&str> {
-    matches!(kind, Kind::RestApi | Kind::HttpApi).then_some(template)
+fn event_route(kind: Source, template: &str) -> Option<&str> {
+    matches!(kind, Source::RestApi | Source::HttpApi).then_some(template)
 }
 
 /// A request body that is not UTF-8, base64 as the event carries it.
@@ -298,16 +191,16 @@ const BINARY_BODY_BASE64: &str = "AJ+Slv9oaQo=";
 
 /// An `echo` request with a base64 body, a two-valued header and two cookies, in the
 /// shape each event kind carries them.
-fn echo_event(kind: Kind) -> Value {
+fn echo_event(kind: Source) -> Value {
     let mut event = kind.event("POST", "/orders/echo", "/orders/{action}", None);
     event["body"] = json!(BINARY_BODY_BASE64);
     event["isBase64Encoded"] = json!(true);
     match kind {
-        Kind::RestApi | Kind::Alb => {
+        Source::RestApi | Source::Alb => {
             event["multiValueHeaders"]["x-multi"] = json!(["a", "b"]);
             event["multiValueHeaders"]["cookie"] = json!(["session=abc; theme=dark"]);
         }
-        Kind::HttpApi | Kind::FunctionUrl => {
+        Source::HttpApi | Source::FunctionUrl => {
             event["headers"]["x-multi"] = json!("a,b");
             event["cookies"] = json!(["session=abc", "theme=dark"]);
         }
@@ -319,9 +212,9 @@ fn echo_event(kind: Kind) -> Value {
 
 #[tokio::test]
 async fn proxy_responses_are_exact_for_every_event_kind() {
-    let (api, function) = start(FUNCTION, "api", &[]).await;
+    let function = Function::test_child(FUNCTION, "api", &[]).await;
 
-    for kind in KINDS {
+    for kind in Source::ALL {
         let event = |action: &str| {
             kind.event(
                 "GET",
@@ -330,18 +223,18 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
                 None,
             )
         };
-        let ok = send(&api, &event("ok")).await;
-        let fail = send(&api, &event("fail")).await;
-        let panicked = send(&api, &event("panic")).await;
-        let missing = send(&api, &event("missing")).await;
+        let ok = function.invoke(&event("ok")).await;
+        let fail = function.invoke(&event("fail")).await;
+        let panicked = function.invoke(&event("panic")).await;
+        let missing = function.invoke(&event("missing")).await;
         // Still serving after the panic.
-        let again = send(&api, &event("ok")).await;
-        let unavailable = send(&api, &event("unavailable")).await;
+        let again = function.invoke(&event("ok")).await;
+        let unavailable = function.invoke(&event("unavailable")).await;
 
         // The handler's own 5xx passes through as it is.
         assert_eq!(
-            proxy(&unavailable, &function),
-            expected_response(
+            function.response(&unavailable),
+            proxy::response(
                 kind,
                 503,
                 &[("content-type", "text/plain")],
@@ -352,8 +245,8 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
         let ok_headers = [("content-type", "application/json"), ("x-custom", "1")];
         for outcome in [&ok, &again] {
             assert_eq!(
-                proxy(outcome, &function),
-                expected_response(kind, 200, &ok_headers, r#"{"ok":true}"#),
+                function.response(outcome),
+                proxy::response(kind, 200, &ok_headers, r#"{"ok":true}"#),
                 "{kind:?}"
             );
         }
@@ -365,10 +258,10 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
             let id = outcome.request_id.as_str();
             let body = format!(r#"{{"message":"{message}","requestId":"{id}"}}"#);
             let headers = [("content-type", "application/json"), ("x-request-id", id)];
-            let response = proxy(outcome, &function);
+            let response = function.response(outcome);
             assert_eq!(
                 response,
-                expected_response(kind, status, &headers, &body),
+                proxy::response(kind, status, &headers, &body),
                 "{kind:?} {status}"
             );
             // Nothing of the error or the panic leaks into the response.
@@ -388,7 +281,7 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
             &again.request_id,
             &unavailable.request_id,
         ];
-        let spans = wait_for_stdout_traces(&function, &ids).await;
+        let spans = function.wait_for_traces(&ids).await;
         let route = event_route(kind, "/orders/{action}");
         for (outcome, status, action) in [
             (&ok, 200, "ok"),
@@ -398,10 +291,10 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
         ] {
             let trace = Trace::of(&spans, &outcome.request_id);
             assert_eq!(trace.spans.len(), 1, "{}", trace.render());
-            assert_http_root(&trace, "GET", status);
-            assert_endpoint(&trace, "GET", route);
+            trace.assert_http_root("GET", status);
+            trace.assert_endpoint(FUNCTION, "GET", route);
             // The request path as the client sent it (REST APIs include the stage).
-            let stage = if kind == Kind::RestApi {
+            let stage = if kind == Source::RestApi {
                 "/testStage"
             } else {
                 ""
@@ -442,21 +335,15 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
             ),
         ] {
             let root = Trace::of(&spans, &outcome.request_id).root;
-            assert_eq!(event_names(&root), ["exception"], "{kind:?}");
-            let event = root.event("exception").unwrap();
-            assert_eq!(event.attr_str("exception.type"), Some(type_name));
-            assert_eq!(event.attr_str("exception.message"), Some(message));
-            assert_eq!(
-                event.attr("exception.handled").and_then(|v| v.as_bool()),
-                Some(false)
-            );
+            assert_eq!(root.event_names(), ["exception"], "{kind:?}");
+            root.assert_one_exception(type_name, message, false);
             assert!(root.is_error());
             assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
         }
 
         // A client error is not an exception.
         let root = Trace::of(&spans, &missing.request_id).root;
-        assert_eq!(event_names(&root), ["serverless.client_error"], "{kind:?}");
+        assert_eq!(root.event_names(), ["serverless.client_error"], "{kind:?}");
         let event = root.event("serverless.client_error").unwrap();
         assert_eq!(event.attr_str("exception.type"), Some("ApiError"));
         assert_eq!(
@@ -467,7 +354,7 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
 
         // A 5xx the handler answered itself fails the invocation, without an exception.
         let trace = Trace::of(&spans, &unavailable.request_id);
-        assert_http_root(&trace, "GET", 503);
+        trace.assert_http_root("GET", 503);
         assert!(trace.root.events.is_empty(), "{:?}", trace.root.events);
         assert!(trace.root.is_error());
         assert_eq!(
@@ -475,18 +362,18 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
             Some("error:handled")
         );
     }
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!((stats.responses, stats.errors), (24, 0));
 }
 
 #[tokio::test]
 async fn malformed_json_bodies_are_client_errors() {
-    let (api, function) = start(FUNCTION, "payload", &[]).await;
+    let function = Function::test_child(FUNCTION, "payload", &[]).await;
     let parse_error = serde_json::from_str::<Order>("{not json")
         .unwrap_err()
         .to_string();
 
-    for kind in KINDS {
+    for kind in Source::ALL {
         let event = |body: Option<&str>| {
             events::with_header(
                 kind.event("POST", "/orders", "/orders", body),
@@ -494,13 +381,13 @@ async fn malformed_json_bodies_are_client_errors() {
                 "application/json",
             )
         };
-        let created = send(&api, &event(Some(r#"{"items": 3}"#))).await;
-        let malformed = send(&api, &event(Some("{not json"))).await;
-        let wrong_shape = send(&api, &event(Some(r#"{"items": "three"}"#))).await;
+        let created = function.invoke(&event(Some(r#"{"items": 3}"#))).await;
+        let malformed = function.invoke(&event(Some("{not json"))).await;
+        let wrong_shape = function.invoke(&event(Some(r#"{"items": "three"}"#))).await;
 
         assert_eq!(
-            proxy(&created, &function),
-            expected_response(
+            function.response(&created),
+            proxy::response(
                 kind,
                 201,
                 &[("content-type", "application/json")],
@@ -515,8 +402,8 @@ async fn malformed_json_bodies_are_client_errors() {
         })
         .to_string();
         assert_eq!(
-            proxy(&malformed, &function),
-            expected_response(
+            function.response(&malformed),
+            proxy::response(
                 kind,
                 400,
                 &[("content-type", "application/json"), ("x-request-id", id)],
@@ -524,7 +411,7 @@ async fn malformed_json_bodies_are_client_errors() {
             ),
             "{kind:?}"
         );
-        let response = proxy(&wrong_shape, &function);
+        let response = function.response(&wrong_shape);
         assert_eq!(response["statusCode"], 400, "{kind:?}: {response}");
         let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
         assert!(
@@ -535,22 +422,20 @@ async fn malformed_json_bodies_are_client_errors() {
             "{body}"
         );
 
-        let spans = wait_for_stdout_traces(
-            &function,
-            &[
+        let spans = function
+            .wait_for_traces(&[
                 &created.request_id,
                 &malformed.request_id,
                 &wrong_shape.request_id,
-            ],
-        )
-        .await;
+            ])
+            .await;
         let trace = Trace::of(&spans, &created.request_id);
-        assert_http_root(&trace, "POST", 201);
+        trace.assert_http_root("POST", 201);
         assert!(trace.root.events.is_empty());
         for outcome in [&malformed, &wrong_shape] {
             let trace = Trace::of(&spans, &outcome.request_id);
-            assert_http_root(&trace, "POST", 400);
-            assert_eq!(event_names(&trace.root), ["serverless.client_error"]);
+            trace.assert_http_root("POST", 400);
+            assert_eq!(trace.root.event_names(), ["serverless.client_error"]);
             assert!(!trace.root.is_error());
             assert_eq!(trace.root.attr_str("serverless.outcome"), Some("success"));
         }
@@ -559,22 +444,22 @@ async fn malformed_json_bodies_are_client_errors() {
 
 #[tokio::test]
 async fn bodies_headers_and_cookies_pass_through_untouched() {
-    let (sdk_api, sdk_function) = start(FUNCTION, "api", &[]).await;
-    let (plain_api, plain_function) = start("e2e-http-plain", "plain", &[]).await;
+    let sdk_function = Function::test_child(FUNCTION, "api", &[]).await;
+    let plain_function = Function::test_child("e2e-http-plain", "plain", &[]).await;
 
-    for kind in KINDS {
+    for kind in Source::ALL {
         let event = echo_event(kind);
-        let with_sdk = send(&sdk_api, &event).await;
-        let without = send(&plain_api, &event).await;
-        let response = proxy(&with_sdk, &sdk_function);
+        let with_sdk = sdk_function.invoke(&event).await;
+        let without = plain_function.invoke(&event).await;
+        let response = sdk_function.response(&with_sdk);
         // Exactly what lambda_http alone answers.
-        assert_eq!(response, proxy(&without, &plain_function), "{kind:?}");
+        assert_eq!(response, plain_function.response(&without), "{kind:?}");
 
         assert_eq!(response["statusCode"], 200);
         assert_eq!(response["isBase64Encoded"], true, "{kind:?}: {response}");
         assert_eq!(response["body"], BINARY_BODY_BASE64, "{kind:?}: {response}");
         match kind {
-            Kind::RestApi | Kind::Alb => {
+            Source::RestApi | Source::Alb => {
                 let headers = &response["multiValueHeaders"];
                 assert_eq!(
                     headers["x-multi"],
@@ -588,7 +473,7 @@ async fn bodies_headers_and_cookies_pass_through_untouched() {
                     "{kind:?}: {response}"
                 );
             }
-            Kind::HttpApi | Kind::FunctionUrl => {
+            Source::HttpApi | Source::FunctionUrl => {
                 let headers = &response["headers"];
                 assert_eq!(headers["x-multi"], "a,b", "{kind:?}: {response}");
                 assert_eq!(headers["x-seen-cookie"], "session=abc; theme=dark");
@@ -600,20 +485,20 @@ async fn bodies_headers_and_cookies_pass_through_untouched() {
             }
         }
 
-        let spans = wait_for_stdout_traces(&sdk_function, &[&with_sdk.request_id]).await;
+        let spans = sdk_function.wait_for_traces(&[&with_sdk.request_id]).await;
         let trace = Trace::of(&spans, &with_sdk.request_id);
-        assert_http_root(&trace, "POST", 200);
+        trace.assert_http_root("POST", 200);
         assert_eq!(trace.root.attr_str("serverless.outcome"), Some("success"));
     }
 }
 
 #[tokio::test]
 async fn endpoints_come_from_the_event_unless_set_explicitly() {
-    let (api, function) = start(FUNCTION, "api", &[]).await;
+    let function = Function::test_child(FUNCTION, "api", &[]).await;
 
     // (event, method, expected route)
     let mut cases = Vec::new();
-    for kind in KINDS {
+    for kind in Source::ALL {
         cases.push((
             kind.event("GET", "/orders/ok", "/orders/{action}", None),
             "GET",
@@ -656,23 +541,23 @@ async fn endpoints_come_from_the_event_unless_set_explicitly() {
 
     let mut sent = Vec::new();
     for (event, method, route) in &cases {
-        let outcome = send(&api, event).await;
-        let response = proxy(&outcome, &function);
+        let outcome = function.invoke(event).await;
+        let response = function.response(&outcome);
         assert_eq!(response["statusCode"], 200, "{event}\n{response}");
         sent.push((outcome.request_id, *method, *route));
     }
     let ids: Vec<&str> = sent.iter().map(|(id, _, _)| id.as_str()).collect();
-    let spans = wait_for_stdout_traces(&function, &ids).await;
+    let spans = function.wait_for_traces(&ids).await;
     for (id, method, route) in &sent {
         let trace = Trace::of(&spans, id);
-        assert_http_root(&trace, method, 200);
-        assert_endpoint(&trace, method, *route);
+        trace.assert_http_root(method, 200);
+        trace.assert_endpoint(FUNCTION, method, *route);
     }
 }
 
 #[tokio::test]
 async fn axum_matched_paths_are_endpoints_without_per_route_code() {
-    let (api, function) = start(
+    let function = Function::test_child(
         FUNCTION,
         "axum",
         // Axum routes see the path without the REST API stage.
@@ -684,28 +569,28 @@ async fn axum_matched_paths_are_endpoints_without_per_route_code() {
     let cases = [
         // The matched path beats the API Gateway resource.
         (
-            Kind::RestApi,
+            Source::RestApi,
             events::apigw_v1("GET", "/users/42", "/users/{id}", None),
             "GET",
             "user 42",
             Some("/users/{user_id}"),
         ),
         (
-            Kind::HttpApi,
+            Source::HttpApi,
             events::apigw_v2("POST", "/orders/7/items", "POST /orders/{id}/items", None),
             "POST",
             "items of 7",
             Some("/orders/{order_id}/items"),
         ),
         (
-            Kind::Alb,
+            Source::Alb,
             events::alb("GET", "/health", None),
             "GET",
             "ok",
             Some("/health"),
         ),
         (
-            Kind::FunctionUrl,
+            Source::FunctionUrl,
             events::function_url("GET", "/users/9", None),
             "GET",
             "user 9",
@@ -713,7 +598,7 @@ async fn axum_matched_paths_are_endpoints_without_per_route_code() {
         ),
         // `set_endpoint` in a route beats the matched path.
         (
-            Kind::RestApi,
+            Source::RestApi,
             events::apigw_v1("GET", "/override/1", "/override/{x}", None),
             "GET",
             "overridden",
@@ -722,7 +607,7 @@ async fn axum_matched_paths_are_endpoints_without_per_route_code() {
     ];
     let mut sent = Vec::new();
     for (kind, event, method, body, route) in &cases {
-        let outcome = send(&api, event).await;
+        let outcome = function.invoke(event).await;
         // What axum sets for a `&str` / `String` body.
         let length = body.len().to_string();
         let headers = [
@@ -730,41 +615,45 @@ async fn axum_matched_paths_are_endpoints_without_per_route_code() {
             ("content-type", "text/plain; charset=utf-8"),
         ];
         assert_eq!(
-            proxy(&outcome, &function),
-            expected_response(*kind, 200, &headers, body),
+            function.response(&outcome),
+            proxy::response(*kind, 200, &headers, body),
             "{kind:?} {event}"
         );
         sent.push((outcome.request_id, *method, *route));
     }
     // A panic in a plain axum handler: the SDK's proxy 500, and the process keeps serving.
-    let panicked = send(&api, &events::apigw_v2("GET", "/panic", "GET /panic", None)).await;
+    let panicked = function
+        .invoke(&events::apigw_v2("GET", "/panic", "GET /panic", None))
+        .await;
     let id = panicked.request_id.as_str();
     assert_eq!(
-        proxy(&panicked, &function),
-        expected_response(
-            Kind::HttpApi,
+        function.response(&panicked),
+        proxy::response(
+            Source::HttpApi,
             500,
             &[("content-type", "application/json"), ("x-request-id", id)],
             &format!(r#"{{"message":"Internal Server Error","requestId":"{id}"}}"#)
         )
     );
     // No route matched: axum's 404, and no endpoint.
-    let unmatched = send(&api, &events::apigw_v2("GET", "/nowhere", "$default", None)).await;
+    let unmatched = function
+        .invoke(&events::apigw_v2("GET", "/nowhere", "$default", None))
+        .await;
     assert_eq!(
-        proxy(&unmatched, &function),
-        expected_response(Kind::HttpApi, 404, &[], "")
+        function.response(&unmatched),
+        proxy::response(Source::HttpApi, 404, &[], "")
     );
 
     let mut ids: Vec<&str> = sent.iter().map(|(id, _, _)| id.as_str()).collect();
     ids.push(&unmatched.request_id);
     ids.push(&panicked.request_id);
-    let spans = wait_for_stdout_traces(&function, &ids).await;
+    let spans = function.wait_for_traces(&ids).await;
     let mut routes = std::collections::BTreeSet::new();
     for (id, method, route) in &sent {
         let trace = Trace::of(&spans, id);
         assert_eq!(trace.spans.len(), 1, "{}", trace.render());
-        assert_http_root(&trace, method, 200);
-        assert_endpoint(&trace, method, *route);
+        trace.assert_http_root(method, 200);
+        trace.assert_endpoint(FUNCTION, method, *route);
         assert!(trace.root.events.is_empty());
         routes.insert(trace.root.attr_str("http.route").unwrap().to_owned());
     }
@@ -778,13 +667,13 @@ async fn axum_matched_paths_are_endpoints_without_per_route_code() {
         ]
     );
     let trace = Trace::of(&spans, &unmatched.request_id);
-    assert_http_root(&trace, "GET", 404);
-    assert_endpoint(&trace, "GET", None);
+    trace.assert_http_root("GET", 404);
+    trace.assert_endpoint(FUNCTION, "GET", None);
 
     let trace = Trace::of(&spans, &panicked.request_id);
-    assert_http_root(&trace, "GET", 500);
-    assert_endpoint(&trace, "GET", Some("/panic"));
-    assert_eq!(event_names(&trace.root), ["exception"]);
+    trace.assert_http_root("GET", 500);
+    trace.assert_endpoint(FUNCTION, "GET", Some("/panic"));
+    assert_eq!(trace.root.event_names(), ["exception"]);
     let event = trace.root.event("exception").unwrap();
     assert_eq!(event.attr_str("exception.type"), Some("Panic"));
     assert_eq!(
@@ -796,21 +685,21 @@ async fn axum_matched_paths_are_endpoints_without_per_route_code() {
 
 #[tokio::test]
 async fn w3c_traceparent_continues_the_callers_trace() {
-    let (api, function) = start(FUNCTION, "api", &[]).await;
+    let function = Function::test_child(FUNCTION, "api", &[]).await;
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let mut sent = Vec::new();
-    for kind in KINDS {
+    for kind in Source::ALL {
         let event = events::with_header(
             kind.event("GET", "/orders/ok", "/orders/{action}", None),
             "traceparent",
             traceparent,
         );
-        let outcome = send(&api, &event).await;
-        proxy(&outcome, &function);
+        let outcome = function.invoke(&event).await;
+        function.response(&outcome);
         sent.push(outcome.request_id);
     }
     let ids: Vec<&str> = sent.iter().map(String::as_str).collect();
-    let spans = wait_for_stdout_traces(&function, &ids).await;
+    let spans = function.wait_for_traces(&ids).await;
     for id in &ids {
         // Same trace id for all four: pick the root by request id among all spans.
         let root = spans
@@ -829,15 +718,13 @@ async fn w3c_traceparent_continues_the_callers_trace() {
 /// the type's name, see `proxy_responses_are_exact_for_every_event_kind`).
 #[tokio::test]
 async fn boxed_enum_errors_are_reported_under_their_variant_name() {
-    let (api, function) = start(FUNCTION, "payload", &[]).await;
-    let outcome = send(
-        &api,
-        &events::apigw_v1("POST", "/orders/db", "/orders/db", None),
-    )
-    .await;
-    let response = proxy(&outcome, &function);
+    let function = Function::test_child(FUNCTION, "payload", &[]).await;
+    let outcome = function
+        .invoke(&events::apigw_v1("POST", "/orders/db", "/orders/db", None))
+        .await;
+    let response = function.response(&outcome);
     assert_eq!(response["statusCode"], 500, "{response}");
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let root = Trace::of(&spans, &outcome.request_id).root;
     let event = root.event("exception").unwrap();
     assert_eq!(
@@ -852,14 +739,12 @@ async fn boxed_enum_errors_are_reported_under_their_variant_name() {
 /// opened the invocation and the handler joined it.
 #[tokio::test]
 async fn the_root_span_names_the_annotated_handler() {
-    let (api, function) = start(FUNCTION, "api", &[]).await;
-    let outcome = send(
-        &api,
-        &Kind::HttpApi.event("GET", "/orders/ok", "/orders/{action}", None),
-    )
-    .await;
-    proxy(&outcome, &function);
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+    let function = Function::test_child(FUNCTION, "api", &[]).await;
+    let outcome = function
+        .invoke(&Source::HttpApi.event("GET", "/orders/ok", "/orders/{action}", None))
+        .await;
+    function.response(&outcome);
+    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let root = Trace::of(&spans, &outcome.request_id).root;
     assert_eq!(root.attr_str("code.function"), Some("api"));
     assert_eq!(root.attr_str("code.namespace"), Some("e2e_http"));

@@ -8,17 +8,16 @@
 //! would.
 #![allow(clippy::unwrap_used)]
 
-mod e2e_support;
-
 use std::{borrow::Cow, time::Duration};
 
-use e2e_support::{
-    Trace, child_runtime, event_names, invoke, response_json, start, wait_for_stdout_traces,
-};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{ErrorType, FutureExt, route, serverless_handler, span};
-use serverless_sdk_tests::{otlp::FlatSpan, runtime_api::is_function_child};
+use serverless_sdk_tests::{
+    function::{Function, run_function_child},
+    otlp::FlatSpan,
+    trace_view::Trace,
+};
 
 const FUNCTION: &str = "e2e-macros";
 
@@ -194,11 +193,7 @@ async fn router(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
 /// Not a test: the entry point of the function process the tests start.
 #[test]
 fn function_child() {
-    if !is_function_child(e2e_support::CHILD) {
-        return;
-    }
-    let result = child_runtime().block_on(async { serverless_sdk::run(service_fn(router)).await });
-    eprintln!("lambda runtime stopped: {result:?}");
+    run_function_child(|_| async { serverless_sdk::run(service_fn(router)).await });
 }
 
 /* --------------------------------------- tests -------------------------------------- */
@@ -211,13 +206,13 @@ fn exception(span: &FlatSpan) -> &serverless_sdk_tests::otlp::FlatEvent {
 
 #[tokio::test]
 async fn span_macros_build_the_tree_through_the_runtime() {
-    let (api, function) = start(FUNCTION, "", &[]).await;
-    let outcome = invoke(&api, &json!({ "op": "spans" })).await;
+    let function = Function::test_child(FUNCTION, "", &[]).await;
+    let outcome = function.invoke(&json!({ "op": "spans" })).await;
     assert_eq!(
-        response_json(&outcome, &function),
+        function.response(&outcome),
         json!({ "sum": 294, "loaded": 70, "spawned": 204, "after": "done" })
     );
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let trace = Trace::of(&spans, &outcome.request_id);
     let root = &trace.root;
 
@@ -298,13 +293,10 @@ async fn span_macros_build_the_tree_through_the_runtime() {
 
 #[tokio::test]
 async fn a_failing_span_fails_alone() {
-    let (api, function) = start(FUNCTION, "", &[]).await;
-    let outcome = invoke(&api, &json!({ "op": "span-error" })).await;
-    assert_eq!(
-        response_json(&outcome, &function),
-        json!({ "parsed": false })
-    );
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+    let function = Function::test_child(FUNCTION, "", &[]).await;
+    let outcome = function.invoke(&json!({ "op": "span-error" })).await;
+    assert_eq!(function.response(&outcome), json!({ "parsed": false }));
+    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let trace = Trace::of(&spans, &outcome.request_id);
     let parse = trace.named("parse");
     trace.assert_child_of(parse, &trace.root);
@@ -322,29 +314,24 @@ async fn a_failing_span_fails_alone() {
 
 #[tokio::test]
 async fn route_sets_the_endpoint() {
-    let (api, function) = start(FUNCTION, "", &[]).await;
-    let foo = invoke(&api, &json!({ "handler": "foo" })).await;
-    assert_eq!(response_json(&foo, &function), json!({ "foo": true }));
-    let orders = invoke(&api, &json!({ "handler": "orders" })).await;
-    assert_eq!(
-        response_json(&orders, &function),
-        json!({ "ordered": true })
-    );
-    let user = invoke(&api, &json!({ "op": "get-user" })).await;
-    assert_eq!(response_json(&user, &function), json!({ "user": "user 7" }));
-    let plain = invoke(&api, &json!({ "op": "create" })).await;
-    response_json(&plain, &function);
+    let function = Function::test_child(FUNCTION, "", &[]).await;
+    let foo = function.invoke(&json!({ "handler": "foo" })).await;
+    assert_eq!(function.response(&foo), json!({ "foo": true }));
+    let orders = function.invoke(&json!({ "handler": "orders" })).await;
+    assert_eq!(function.response(&orders), json!({ "ordered": true }));
+    let user = function.invoke(&json!({ "op": "get-user" })).await;
+    assert_eq!(function.response(&user), json!({ "user": "user 7" }));
+    let plain = function.invoke(&json!({ "op": "create" })).await;
+    function.response(&plain);
 
-    let spans = wait_for_stdout_traces(
-        &function,
-        &[
+    let spans = function
+        .wait_for_traces(&[
             &foo.request_id,
             &orders.request_id,
             &user.request_id,
             &plain.request_id,
-        ],
-    )
-    .await;
+        ])
+        .await;
     // (request, root name, route, method)
     for (outcome, name, route, method) in [
         (&foo, "/api/foo", "/api/foo", None),
@@ -367,14 +354,16 @@ async fn route_sets_the_endpoint() {
 
 #[tokio::test]
 async fn errors_reach_lambda_with_their_short_type_name() {
-    let (api, function) = start(FUNCTION, "", &[]).await;
+    let function = Function::test_child(FUNCTION, "", &[]).await;
 
-    let taken = invoke(&api, &json!({ "op": "taken" })).await;
+    let taken = function.invoke(&json!({ "op": "taken" })).await;
     let report = taken.error().unwrap_or_else(|| panic!("{taken:?}"));
     assert_eq!(report.error_type, "AccountAlreadyExistsException");
     assert_eq!(report.error_message, "Account is in use!");
 
-    let throttled = invoke(&api, &json!({ "handler": "signup", "ip": "10.0.0.1" })).await;
+    let throttled = function
+        .invoke(&json!({ "handler": "signup", "ip": "10.0.0.1" }))
+        .await;
     let report = throttled.error().unwrap_or_else(|| panic!("{throttled:?}"));
     assert_eq!(
         report.error_type, "ThrottledException",
@@ -382,8 +371,9 @@ async fn errors_reach_lambda_with_their_short_type_name() {
     );
     assert_eq!(report.error_message, "too many signups from 10.0.0.1 (36)");
 
-    let spans =
-        wait_for_stdout_traces(&function, &[&taken.request_id, &throttled.request_id]).await;
+    let spans = function
+        .wait_for_traces(&[&taken.request_id, &throttled.request_id])
+        .await;
     for (outcome, type_name, message) in [
         (
             &taken,
@@ -399,13 +389,7 @@ async fn errors_reach_lambda_with_their_short_type_name() {
         let trace = Trace::of(&spans, &outcome.request_id);
         let root = &trace.root;
         assert_eq!(trace.spans.len(), 1, "{}", trace.render());
-        let event = exception(root);
-        assert_eq!(event.attr_str("exception.type"), Some(type_name));
-        assert_eq!(event.attr_str("exception.message"), Some(message));
-        assert_eq!(
-            event.attr("exception.handled").and_then(|v| v.as_bool()),
-            Some(false)
-        );
+        root.assert_one_exception(type_name, message, false);
         assert!(root.is_error());
         assert_eq!(root.attr_str("serverless.outcome"), Some("error:unhandled"));
     }
@@ -413,9 +397,9 @@ async fn errors_reach_lambda_with_their_short_type_name() {
 
 #[tokio::test]
 async fn panics_are_reported_and_the_next_invocation_is_served() {
-    let (api, function) = start(FUNCTION, "", &[]).await;
+    let function = Function::test_child(FUNCTION, "", &[]).await;
 
-    let panicked = invoke(&api, &json!({ "op": "panic" })).await;
+    let panicked = function.invoke(&json!({ "op": "panic" })).await;
     let report = panicked.error().unwrap_or_else(|| panic!("{panicked:?}"));
     assert_eq!(report.error_type, "Panic");
     let line: i64 = report
@@ -425,7 +409,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
         .parse()
         .unwrap();
 
-    let nested = invoke(&api, &json!({ "op": "panic-after-await" })).await;
+    let nested = function.invoke(&json!({ "op": "panic-after-await" })).await;
     let report = nested.error().unwrap_or_else(|| panic!("{nested:?}"));
     assert_eq!(report.error_type, "Panic");
     assert_eq!(
@@ -434,45 +418,32 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
     );
 
     // The process is still serving, with a clean slate.
-    let next = invoke(&api, &json!({ "op": "spans" })).await;
-    response_json(&next, &function);
-    let after = invoke(&api, &json!({ "op": "create" })).await;
-    assert_eq!(response_json(&after, &function), json!({ "created": true }));
+    let next = function.invoke(&json!({ "op": "spans" })).await;
+    function.response(&next);
+    let after = function.invoke(&json!({ "op": "create" })).await;
+    assert_eq!(function.response(&after), json!({ "created": true }));
 
-    let spans = wait_for_stdout_traces(
-        &function,
-        &[
+    let spans = function
+        .wait_for_traces(&[
             &panicked.request_id,
             &nested.request_id,
             &next.request_id,
             &after.request_id,
-        ],
-    )
-    .await;
+        ])
+        .await;
 
     let trace = Trace::of(&spans, &panicked.request_id);
     let root = &trace.root;
     assert_eq!(trace.spans.len(), 1, "{}", trace.render());
-    let event = exception(root);
-    assert_eq!(event.attr_str("exception.type"), Some("Panic"));
-    assert_eq!(
-        event.attr_str("exception.message"),
-        Some(&*format!("handler exploded at line {line}"))
-    );
-    assert_eq!(
-        event.attr("exception.handled").and_then(|v| v.as_bool()),
-        Some(false)
-    );
+    let event =
+        root.assert_one_exception("Panic", &format!("handler exploded at line {line}"), false);
     assert!(
         event
             .attr_str("code.file.path")
             .is_some_and(|path| path.ends_with("e2e_macros.rs")),
         "{event:?}"
     );
-    assert_eq!(
-        event.attr("code.line.number").and_then(|v| v.as_i64()),
-        Some(line)
-    );
+    assert_eq!(event.attr_i64("code.line.number"), Some(line));
     assert!(root.is_error());
     assert_eq!(root.attr_str("serverless.outcome"), Some("error:unhandled"));
 
@@ -488,12 +459,12 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
         assert_eq!(trace.root.attr_bool("faas.coldstart"), Some(false));
         assert_eq!(trace.root.attr_str("serverless.outcome"), Some("success"));
         for span in &trace.spans {
-            assert!(event_names(span).is_empty(), "{}", trace.render());
+            assert!(span.event_names().is_empty(), "{}", trace.render());
             assert!(!span.is_error(), "{}", trace.render());
         }
     }
     assert_eq!(Trace::of(&spans, &next.request_id).spans.len(), 10);
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!((stats.errors, stats.responses), (2, 2));
 }
 
@@ -501,13 +472,13 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
 /// (sdk-core/src/attributes.rs): for `#[span]` async fns as for `.in_span()`.
 #[tokio::test]
 async fn a_dropped_span_future_is_marked_cancelled() {
-    let (api, function) = start(FUNCTION, "", &[]).await;
-    let outcome = invoke(&api, &json!({ "op": "cancel" })).await;
+    let function = Function::test_child(FUNCTION, "", &[]).await;
+    let outcome = function.invoke(&json!({ "op": "cancel" })).await;
     assert_eq!(
-        response_json(&outcome, &function),
+        function.response(&outcome),
         json!({ "timed_out": [true, true] })
     );
-    let spans = wait_for_stdout_traces(&function, &[&outcome.request_id]).await;
+    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let trace = Trace::of(&spans, &outcome.request_id);
     for name in ["slow-in-span", "slow"] {
         let span = trace.named(name);

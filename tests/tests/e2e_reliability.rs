@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 use serverless_sdk_http::{HttpError, serverless_handler, set_endpoint, span, tag_event};
 use serverless_sdk_tests::{
     events,
-    otlp::{FlatSpan, OtlpReceiver, parse_json_lines},
-    runtime_api::{FunctionProcess, InvokeOutcome, InvokeResult, RuntimeApi, is_function_child},
+    function::{Function, run_function_child},
+    otlp::{OtlpReceiver, parse_json_lines},
+    runtime_api::{InvokeOutcome, InvokeResult},
+    trace_view::invocation_roots as roots,
 };
 use tokio::task::JoinSet;
-
-const CHILD: &str = "function_child";
 
 #[derive(Debug, thiserror::Error)]
 enum ApiError {
@@ -93,24 +93,11 @@ async fn api(req: Request) -> Result<Response<Body>, ApiError> {
 /// Not a test: the function process.
 #[test]
 fn function_child() {
-    if !is_function_child(CHILD) {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(serverless_sdk_http::run_concurrent(service_fn(api)));
-    eprintln!("runtime stopped: {result:?}");
+    run_function_child(|_| serverless_sdk_http::run_concurrent(service_fn(api)));
 }
 
-async fn start(env: &[(&str, &str)]) -> (RuntimeApi, FunctionProcess) {
-    let api = RuntimeApi::start().await.unwrap();
-    let mut command = api.function_test_command(CHILD, "reliability").unwrap();
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    (api.clone(), FunctionProcess::spawn(command).unwrap())
+async fn start(env: &[(&str, &str)]) -> Function {
+    Function::test_child("reliability", "", env).await
 }
 
 fn get(path: &str) -> String {
@@ -130,26 +117,6 @@ fn status_of(outcome: &InvokeOutcome) -> u64 {
         .unwrap_or(0)
 }
 
-fn roots(spans: &[FlatSpan]) -> Vec<&FlatSpan> {
-    spans
-        .iter()
-        .filter(|s| s.attr("serverless.outcome").is_some())
-        .collect()
-}
-
-async fn stdout_spans(process: &FunctionProcess, lines: usize) -> Vec<FlatSpan> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = process.stdout_text();
-        if text.lines().filter(|l| l.contains("resourceSpans")).count() >= lines
-            || tokio::time::Instant::now() > deadline
-        {
-            return parse_json_lines(&text);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 fn rss_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
@@ -160,15 +127,15 @@ fn rss_kb(pid: u32) -> u64 {
 async fn a_slow_collector_adds_nothing_to_the_response_time_and_loses_no_span() {
     let collector = OtlpReceiver::start().await.unwrap();
     let endpoint = collector.endpoint();
-    let (api, _process) = start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]).await;
+    let function = start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]).await;
     // Warm up (cold start, connection set-up) with a prompt collector.
-    let _ = api.invoke(get("/ok?key=warm")).await;
-    collector.wait_for_spans(2, Duration::from_secs(10)).await;
+    let _ = function.api.invoke(get("/ok?key=warm")).await;
+    function.wait_for_received_spans(&collector, 2).await;
 
     collector.set_delay(Duration::from_millis(200));
     let mut latencies = Vec::new();
     for i in 0..5 {
-        let outcome = api.invoke(get(&format!("/ok?key=k{i}"))).await;
+        let outcome = function.api.invoke(get(&format!("/ok?key=k{i}"))).await;
         assert_eq!(status_of(&outcome), 200);
         latencies.push(outcome.latency);
     }
@@ -176,7 +143,7 @@ async fn a_slow_collector_adds_nothing_to_the_response_time_and_loses_no_span() 
     for latency in &latencies {
         assert!(*latency < Duration::from_millis(100), "{latencies:?}");
     }
-    let spans = collector.wait_for_spans(12, Duration::from_secs(10)).await;
+    let spans = function.wait_for_received_spans(&collector, 12).await;
     let keys: Vec<&str> = roots(&spans)
         .iter()
         .filter_map(|r| r.attr_str("serverless.tag.key"))
@@ -191,22 +158,22 @@ async fn a_slow_collector_adds_nothing_to_the_response_time_and_loses_no_span() 
 async fn a_failing_or_hung_collector_never_changes_or_blocks_a_response() {
     let collector = OtlpReceiver::start().await.unwrap();
     let endpoint = collector.endpoint();
-    let (api, process) = start(&[
+    let function = start(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", "300"),
     ])
     .await;
     collector.set_status(503);
-    let refused = api.invoke(get("/ok?key=a")).await;
+    let refused = function.api.invoke(get("/ok?key=a")).await;
     assert_eq!(refused.json().unwrap()["body"], "ok a");
-    let failed = api.invoke(get("/err")).await;
+    let failed = function.api.invoke(get("/err")).await;
     assert_eq!(status_of(&failed), 500);
 
     collector.clear_faults();
     collector.set_hang(true);
     let started = tokio::time::Instant::now();
     for key in ["b", "c", "d"] {
-        let outcome = api.invoke(get(&format!("/ok?key={key}"))).await;
+        let outcome = function.api.invoke(get(&format!("/ok?key={key}"))).await;
         assert_eq!(outcome.json().unwrap()["body"], format!("ok {key}"));
         assert!(
             outcome.latency < Duration::from_millis(200),
@@ -223,7 +190,8 @@ async fn a_failing_or_hung_collector_never_changes_or_blocks_a_response() {
 
     // Each failure was reported once, as one structured stderr line.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let reports: Vec<Value> = process
+    let reports: Vec<Value> = function
+        .process
         .stderr_lines()
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -231,12 +199,12 @@ async fn a_failing_or_hung_collector_never_changes_or_blocks_a_response() {
         .collect();
     assert_eq!(reports.len(), 5, "{reports:?}");
     assert!(reports.iter().all(|r| r["level"] == "ERROR"));
-    assert_eq!(api.stats().duplicate_responses, 0);
+    assert_eq!(function.api.stats().duplicate_responses, 0);
 }
 
 #[tokio::test]
 async fn secrets_in_the_event_never_reach_telemetry() {
-    let (api, process) = start(&[]).await;
+    let function = start(&[]).await;
     let mut event = events::apigw_v2(
         "POST",
         "/login?token=q-secret-token&key=visible",
@@ -247,10 +215,10 @@ async fn secrets_in_the_event_never_reach_telemetry() {
     event["headers"]["cookie"] = json!("session=c00kie-secret");
     event["cookies"] = json!(["session=c00kie-secret"]);
     event["headers"]["x-api-key"] = json!("hdr-secret-apikey");
-    let login = api.invoke(event.to_string()).await;
+    let login = function.api.invoke(event.to_string()).await;
     assert_eq!(login.json().unwrap()["body"], "welcome");
-    let panicked = api.invoke(get("/panic")).await;
-    let failed = api.invoke(get("/err")).await;
+    let panicked = function.api.invoke(get("/panic")).await;
+    let failed = function.api.invoke(get("/err")).await;
     for outcome in [&panicked, &failed] {
         let response = outcome.json().unwrap();
         assert_eq!(response["statusCode"], 500);
@@ -263,8 +231,8 @@ async fn secrets_in_the_event_never_reach_telemetry() {
         let body: Value = serde_json::from_str(body).unwrap();
         assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
     }
-    let _ = stdout_spans(&process, 3).await;
-    let telemetry = process.stdout_text();
+    let _ = function.wait_for_export_lines(3).await;
+    let telemetry = function.process.stdout_text();
     for secret in [
         "q-secret-token",
         "b0dy-secret-pw",
@@ -290,13 +258,14 @@ async fn secrets_in_the_event_never_reach_telemetry() {
 
 /// The soak: `n` invocations mixing Ok, Err, panic and client errors, eight at a time.
 async fn soak(n: usize) {
-    let (api, process) = start(&[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]).await;
-    let pid = process.id().unwrap();
+    let function = start(&[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]).await;
+    let pid = function.process.id().unwrap();
     let paths = ["/ok", "/err", "/panic", "/missing", "/slow"];
     // Warm up every path (first backtraces load debug info, pools fill), then measure
     // resident memory.
     for i in 0..50 {
-        let _ = api
+        let _ = function
+            .api
             .invoke(get(&format!("{}?key=warm", paths[i % paths.len()])))
             .await;
     }
@@ -311,7 +280,7 @@ async fn soak(n: usize) {
             if matches!(path, "/err" | "/panic") {
                 expected_failures += 1;
             }
-            let api = api.clone();
+            let api = function.api.clone();
             let key = format!("s{launched}");
             let payload = get(&format!("{path}?key={key}"));
             set.spawn(async move { (key, path, api.invoke(payload).await) });
@@ -334,12 +303,12 @@ async fn soak(n: usize) {
             expected_status.insert(outcome.request_id.clone(), want);
         }
     }
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!(stats.duplicate_responses, 0);
     assert_eq!(stats.unknown_responses, 0);
     assert_eq!(stats.late_responses, 0);
 
-    let spans = stdout_spans(&process, n + 50).await;
+    let spans = function.wait_for_export_lines(n + 50).await;
     let roots = roots(&spans);
     assert_eq!(roots.len(), n + 50, "one root span per invocation");
     // Every invocation has exactly its root and its `work` span.
@@ -370,7 +339,7 @@ async fn soak(n: usize) {
         "RSS {rss_before} kB -> {rss_after} kB"
     );
     // Alive and serving.
-    let last = api.invoke(get("/ok?key=last")).await;
+    let last = function.api.invoke(get("/ok?key=last")).await;
     assert_eq!(last.json().unwrap()["body"], "ok last");
     eprintln!("soak of {n}: RSS {rss_before} kB -> {rss_after} kB");
 }

@@ -10,9 +10,20 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 use serverless_sdk_tests::{
     client,
+    function::WAIT,
     otlp::{OtlpEncoding, OtlpReceiver},
 };
 use std::time::{Duration, Instant};
+
+fn string_attribute(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(value.to_owned())),
+        }),
+        ..KeyValue::default()
+    }
+}
 
 fn export(names: &[&str]) -> ExportTraceServiceRequest {
     let spans = names
@@ -25,26 +36,14 @@ fn export(names: &[&str]) -> ExportTraceServiceRequest {
             kind: 2,
             start_time_unix_nano: 1_000,
             end_time_unix_nano: 2_000,
-            attributes: vec![KeyValue {
-                key: "faas.trigger".to_owned(),
-                value: Some(AnyValue {
-                    value: Some(Value::StringValue("http".to_owned())),
-                }),
-                ..KeyValue::default()
-            }],
+            attributes: vec![string_attribute("faas.trigger", "http")],
             ..Span::default()
         })
         .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".to_owned(),
-                    value: Some(AnyValue {
-                        value: Some(Value::StringValue("orders".to_owned())),
-                    }),
-                    ..KeyValue::default()
-                }],
+                attributes: vec![string_attribute("service.name", "orders")],
                 ..Resource::default()
             }),
             scope_spans: vec![ScopeSpans {
@@ -210,7 +209,7 @@ async fn waits_for_spans() {
             }
         })
     };
-    let spans = receiver.wait_for_spans(3, Duration::from_secs(5)).await;
+    let spans = receiver.wait_for_spans(3, WAIT).await;
     assert_eq!(spans.len(), 3);
     sender.await.unwrap();
 

@@ -8,8 +8,9 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use serverless_sdk_tests::runtime_api::{
-    FunctionProcess, InvokeOptions, InvokeResult, RuntimeApi, is_function_child,
+use serverless_sdk_tests::{
+    function::{Function, WAIT, run_function_child},
+    runtime_api::{InvokeOptions, InvokeResult, RuntimeApi},
 };
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -55,34 +56,22 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
 /// Not a test: the entry point of the function process the tests start.
 #[test]
 fn function_child() {
-    if !is_function_child("function_child") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(async {
+    run_function_child(|_| async {
         if std::env::var_os("AWS_LAMBDA_MAX_CONCURRENCY").is_some() {
             lambda_runtime::run_concurrent(service_fn(handler)).await
         } else {
             lambda_runtime::run(service_fn(handler)).await
         }
     });
-    // `run` only returns once the Runtime API is gone.
-    eprintln!("lambda runtime stopped: {result:?}");
 }
 
-async fn start(max_concurrency: Option<u32>) -> (RuntimeApi, FunctionProcess) {
-    let api = RuntimeApi::start().await.unwrap();
-    let mut command = api
-        .function_test_command("function_child", FUNCTION_NAME)
-        .unwrap();
-    if let Some(max) = max_concurrency {
-        command.env("AWS_LAMBDA_MAX_CONCURRENCY", max.to_string());
-    }
-    let function = FunctionProcess::spawn(command).unwrap();
-    (api, function)
+async fn start(max_concurrency: Option<u32>) -> Function {
+    let max = max_concurrency.map(|max| max.to_string());
+    let env: Vec<(&str, &str)> = max
+        .iter()
+        .map(|max| ("AWS_LAMBDA_MAX_CONCURRENCY", max.as_str()))
+        .collect();
+    Function::test_child(FUNCTION_NAME, "", &env).await
 }
 
 fn unix_millis() -> u64 {
@@ -90,29 +79,14 @@ fn unix_millis() -> u64 {
     u64::try_from(elapsed.as_millis()).unwrap()
 }
 
-/// Polls `condition` on the server's stats until it holds or 10 s pass.
-async fn wait_for_stats(
-    api: &RuntimeApi,
-    condition: impl Fn(&serverless_sdk_tests::runtime_api::Stats) -> bool,
-) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !condition(&api.stats()) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition never held: {:?}",
-            api.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
 async fn responses_round_trip_with_the_lambda_context() {
-    let (api, function) = start(None).await;
+    let function = start(None).await;
 
     let trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     let before = unix_millis();
-    let outcome = api
+    let outcome = function
+        .api
         .invoke_with(
             json!({ "op": "echo", "value": "hello" }).to_string(),
             InvokeOptions {
@@ -125,7 +99,7 @@ async fn responses_round_trip_with_the_lambda_context() {
         .await;
     let body = outcome
         .json()
-        .unwrap_or_else(|| panic!("{outcome:?}\nstderr:\n{}", function.stderr_text()));
+        .unwrap_or_else(|| panic!("{outcome:?}\nstderr:\n{}", function.process.stderr_text()));
     assert_eq!(body["echo"], "hello");
     assert_eq!(outcome.request_id, "0f0e0d0c-0000-4000-8000-000000000001");
     assert_eq!(body["request_id"], outcome.request_id);
@@ -152,8 +126,8 @@ async fn responses_round_trip_with_the_lambda_context() {
 
     // Default options: generated request id and trace header, each delivered to the handler.
     for value in 0..5 {
-        let outcome = api
-            .invoke(json!({ "op": "echo", "value": value }).to_string())
+        let outcome = function
+            .invoke(&json!({ "op": "echo", "value": value }))
             .await;
         let body = outcome.json().unwrap();
         assert_eq!(body["echo"], value);
@@ -166,7 +140,7 @@ async fn responses_round_trip_with_the_lambda_context() {
         );
     }
 
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!(stats.events_delivered, 6);
     assert_eq!(stats.responses, 6);
     assert_eq!(stats.errors, 0);
@@ -178,11 +152,9 @@ async fn responses_round_trip_with_the_lambda_context() {
 
 #[tokio::test]
 async fn handler_errors_reach_the_error_endpoint() {
-    let (api, _function) = start(None).await;
+    let function = start(None).await;
 
-    let outcome = api
-        .invoke(json!({ "op": "fail", "value": 7 }).to_string())
-        .await;
+    let outcome = function.invoke(&json!({ "op": "fail", "value": 7 })).await;
     let report = outcome.error().unwrap_or_else(|| panic!("{outcome:?}"));
     assert_eq!(report.error_type, "OrderFailed");
     assert_eq!(report.error_message, "order 7 cannot be placed");
@@ -190,22 +162,20 @@ async fn handler_errors_reach_the_error_endpoint() {
     assert_eq!(outcome.json(), None);
 
     // A panic is caught by lambda_runtime and reported as an error too.
-    let outcome = api.invoke(json!({ "op": "panic" }).to_string()).await;
+    let outcome = function.invoke(&json!({ "op": "panic" })).await;
     let report = outcome.error().unwrap_or_else(|| panic!("{outcome:?}"));
     assert_eq!(report.error_message, "Lambda panicked: handler exploded");
 
     // So is a payload the handler's event type cannot be deserialized from.
-    let outcome = api.invoke("not json").await;
+    let outcome = function.api.invoke("not json").await;
     let report = outcome.error().unwrap_or_else(|| panic!("{outcome:?}"));
     assert!(report.error_type.contains("DeserializeError"), "{report:?}");
 
     // The runtime keeps serving afterwards.
-    let outcome = api
-        .invoke(json!({ "op": "echo", "value": 1 }).to_string())
-        .await;
+    let outcome = function.invoke(&json!({ "op": "echo", "value": 1 })).await;
     assert_eq!(outcome.json().unwrap()["echo"], 1);
 
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!((stats.errors, stats.responses), (3, 1));
     assert_eq!(stats.duplicate_responses, 0);
 }
@@ -244,15 +214,15 @@ async fn invoke_concurrently(api: &RuntimeApi, count: u64, sleep_ms: u64) -> Vec
 
 #[tokio::test]
 async fn concurrent_invocations_are_answered_exactly_once_by_a_sequential_runtime() {
-    let (api, _function) = start(None).await;
+    let function = start(None).await;
 
-    let in_flight = invoke_concurrently(&api, 20, 5).await;
+    let in_flight = invoke_concurrently(&function.api, 20, 5).await;
     assert!(
         in_flight.iter().all(|&n| n == 1),
         "not sequential: {in_flight:?}"
     );
 
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!(stats.events_delivered, 20);
     assert_eq!(stats.responses, 20);
     assert_eq!(stats.duplicate_responses, 0);
@@ -264,19 +234,21 @@ async fn concurrent_invocations_are_answered_exactly_once_by_a_sequential_runtim
 
 #[tokio::test]
 async fn concurrent_runtime_long_polls_several_times_at_once() {
-    let (api, _function) = start(Some(4)).await;
+    let function = start(Some(4)).await;
 
     // One long-poll per worker.
-    wait_for_stats(&api, |stats| stats.polls_waiting == 4).await;
+    function
+        .wait_for_stats(|stats| stats.polls_waiting == 4)
+        .await;
 
-    let in_flight = invoke_concurrently(&api, 20, 100).await;
+    let in_flight = invoke_concurrently(&function.api, 20, 100).await;
     let most = in_flight.iter().copied().max().unwrap();
     assert!(
         (2..=4).contains(&most),
         "in flight at most {most}: {in_flight:?}"
     );
 
-    let stats = api.stats();
+    let stats = function.api.stats();
     assert_eq!(stats.responses, 20);
     assert_eq!(stats.duplicate_responses, 0);
     assert_eq!(stats.unknown_responses, 0);
@@ -284,9 +256,10 @@ async fn concurrent_runtime_long_polls_several_times_at_once() {
 
 #[tokio::test]
 async fn a_slow_handler_times_out_and_its_late_response_is_refused() {
-    let (api, function) = start(None).await;
+    let function = start(None).await;
 
-    let outcome = api
+    let outcome = function
+        .api
         .invoke_with(
             json!({ "op": "echo", "value": "slow", "sleep_ms": 1_000 }).to_string(),
             InvokeOptions {
@@ -300,63 +273,65 @@ async fn a_slow_handler_times_out_and_its_late_response_is_refused() {
     assert!(outcome.latency >= Duration::from_millis(300), "{outcome:?}");
 
     // The handler finishes later; its response is refused with 410 and counted as late.
-    wait_for_stats(&api, |stats| stats.late_responses == 1).await;
-    assert_eq!(api.stats().responses, 0);
+    function
+        .wait_for_stats(|stats| stats.late_responses == 1)
+        .await;
+    assert_eq!(function.api.stats().responses, 0);
 
     // lambda_runtime logs the refusal and carries on with the next invocation.
-    let outcome = api
-        .invoke(json!({ "op": "echo", "value": "next" }).to_string())
+    let outcome = function
+        .invoke(&json!({ "op": "echo", "value": "next" }))
         .await;
     assert_eq!(
         outcome.json().map(|body| body["echo"].clone()),
         Some(json!("next")),
         "{outcome:?}\nstderr:\n{}",
-        function.stderr_text()
+        function.process.stderr_text()
     );
 }
 
 #[tokio::test]
 async fn the_function_stops_when_the_runtime_api_shuts_down() {
-    let (api, function) = start(None).await;
-    let outcome = api
-        .invoke(json!({ "op": "echo", "value": 1 }).to_string())
-        .await;
+    let function = start(None).await;
+    let outcome = function.invoke(&json!({ "op": "echo", "value": 1 })).await;
     assert!(outcome.json().is_some(), "{outcome:?}");
 
-    api.shutdown();
-    let status = function.wait_exit(Duration::from_secs(10)).await;
-    assert!(status.is_some(), "still running after shutdown");
+    function.api.shutdown();
+    // Exits by itself.
+    function.wait_exit().await;
     assert!(
         function
+            .process
             .stderr_lines()
             .iter()
             .any(|line| line.contains("lambda runtime stopped")),
         "{:?}",
-        function.stderr_lines()
+        function.process.stderr_lines()
     );
 }
 
 #[tokio::test]
 async fn function_processes_can_be_observed_and_stopped() {
-    let (api, function) = start(None).await;
+    let function = start(None).await;
     // The child is this test binary: libtest announces the one test it runs.
     let line = function
-        .wait_for_stdout(
-            |line| line.starts_with("running 1 test"),
-            Duration::from_secs(10),
-        )
+        .process
+        .wait_for_stdout(|line| line.starts_with("running 1 test"), WAIT)
         .await;
-    assert!(line.is_some(), "{:?}", function.stdout_lines());
-    assert!(function.id().is_some());
-    assert_eq!(function.wait_exit(Duration::from_millis(50)).await, None);
+    assert!(line.is_some(), "{:?}", function.process.stdout_lines());
+    assert!(function.process.id().is_some());
+    assert_eq!(
+        function.process.wait_exit(Duration::from_millis(50)).await,
+        None
+    );
 
     #[cfg(unix)]
     {
-        function.terminate().await.unwrap();
-        let status = function.wait_exit(Duration::from_secs(10)).await.unwrap();
+        function.process.terminate().await.unwrap();
+        let status = function.process.wait_exit(WAIT).await.unwrap();
         assert!(!status.success(), "{status:?}");
     }
-    function.kill().await.unwrap();
-    assert!(function.wait_exit(Duration::from_secs(10)).await.is_some());
-    assert_eq!(api.stats().events_delivered, 0);
+    function.process.kill().await.unwrap();
+    assert!(function.process.wait_exit(WAIT).await.is_some());
+    assert_eq!(function.api.stats().events_delivered, 0);
 }

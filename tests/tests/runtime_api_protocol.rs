@@ -4,9 +4,13 @@
 use serde_json::{Value, json};
 use serverless_sdk_tests::{
     client,
-    runtime_api::{InvokeOptions, InvokeResult, MAX_PAYLOAD_BYTES, RuntimeApi, XrayHeader},
+    function::{WAIT, wait_until},
+    runtime_api::{
+        InvokeOptions, InvokeOutcome, InvokeResult, MAX_PAYLOAD_BYTES, RuntimeApi, XrayHeader,
+    },
 };
 use std::time::Duration;
+use tokio::task::JoinHandle;
 
 fn url(api: &RuntimeApi, path: &str) -> String {
     format!("http://{}/2018-06-01/runtime{path}", api.addr())
@@ -14,6 +18,39 @@ fn url(api: &RuntimeApi, path: &str) -> String {
 
 fn json_body(response: &http::Response<bytes::Bytes>) -> Value {
     serde_json::from_slice(response.body()).unwrap()
+}
+
+/// Invokes with `payload` in a task, and takes its event with one `/next` poll: returns the
+/// invocation in flight, the event and its request id.
+async fn deliver(
+    api: &RuntimeApi,
+    payload: &'static str,
+) -> (
+    JoinHandle<InvokeOutcome>,
+    http::Response<bytes::Bytes>,
+    String,
+) {
+    let invoker = {
+        let api = api.clone();
+        tokio::spawn(async move { api.invoke(payload).await })
+    };
+    let event = client::get(&url(api, "/invocation/next")).await.unwrap();
+    let request_id = event.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (invoker, event, request_id)
+}
+
+/// Posts `body` as the response of the invocation `request_id`.
+async fn respond(api: &RuntimeApi, request_id: &str, body: &'static str) {
+    client::post(
+        &url(api, &format!("/invocation/{request_id}/response")),
+        "application/json",
+        body,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -101,14 +138,7 @@ async fn next_delivers_the_event_with_lambda_headers() {
 #[tokio::test]
 async fn error_posts_are_recorded() {
     let api = RuntimeApi::start().await.unwrap();
-    let invoker = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke("{}").await })
-    };
-    let event = client::get(&url(&api, "/invocation/next")).await.unwrap();
-    let request_id = event.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .unwrap();
+    let (invoker, _event, request_id) = deliver(&api, "{}").await;
 
     let request = http::Request::post(url(&api, &format!("/invocation/{request_id}/error")))
         .header("content-type", "application/json")
@@ -177,7 +207,7 @@ async fn init_errors_are_recorded() {
             client::send(request).await.unwrap()
         })
     };
-    let report = api.wait_init_error(Duration::from_secs(5)).await.unwrap();
+    let report = api.wait_init_error(WAIT).await.unwrap();
     assert_eq!(report.error_type, "ConfigError");
     assert_eq!(report.error_message, "missing TABLE_NAME");
     assert_eq!(
@@ -204,22 +234,9 @@ async fn invocations_nobody_polls_for_are_not_delivered_later() {
     assert_eq!(outcome.result, InvokeResult::NotDelivered);
 
     // The abandoned event is skipped; the poll gets the next live one.
-    let invoker = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke("\"live\"").await })
-    };
-    let event = client::get(&url(&api, "/invocation/next")).await.unwrap();
+    let (invoker, event, request_id) = deliver(&api, "\"live\"").await;
     assert_eq!(event.body().as_ref(), b"\"live\"");
-    let request_id = event.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .unwrap();
-    client::post(
-        &url(&api, &format!("/invocation/{request_id}/response")),
-        "application/json",
-        "1",
-    )
-    .await
-    .unwrap();
+    respond(&api, &request_id, "1").await;
     assert_eq!(invoker.await.unwrap().json(), Some(json!(1)));
     assert_eq!(api.stats().events_delivered, 1);
 }
@@ -271,14 +288,7 @@ async fn invalid_invocations_are_rejected_up_front() {
 #[tokio::test]
 async fn oversized_responses_fail_the_invocation() {
     let api = RuntimeApi::start().await.unwrap();
-    let invoker = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke("{}").await })
-    };
-    let event = client::get(&url(&api, "/invocation/next")).await.unwrap();
-    let request_id = event.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .unwrap();
+    let (invoker, _event, request_id) = deliver(&api, "{}").await;
     let response = client::post(
         &url(&api, &format!("/invocation/{request_id}/response")),
         "application/json",
@@ -321,28 +331,15 @@ async fn a_poll_whose_client_went_away_does_not_swallow_events() {
     )
     .await;
     assert!(abandoned.is_err());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while api.stats().polls_waiting > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", api.stats());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        || format!("the abandoned poll still waits: {:?}", api.stats()),
+        || (api.stats().polls_waiting == 0).then_some(()),
+    )
+    .await;
 
     // Its replacement gets the next event.
-    let invoker = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke("\"after\"").await })
-    };
-    let event = client::get(&url(&api, "/invocation/next")).await.unwrap();
+    let (invoker, event, request_id) = deliver(&api, "\"after\"").await;
     assert_eq!(event.body().as_ref(), b"\"after\"");
-    let request_id = event.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .unwrap();
-    client::post(
-        &url(&api, &format!("/invocation/{request_id}/response")),
-        "application/json",
-        "true",
-    )
-    .await
-    .unwrap();
+    respond(&api, &request_id, "true").await;
     assert_eq!(invoker.await.unwrap().json(), Some(json!(true)));
 }

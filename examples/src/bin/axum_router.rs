@@ -19,8 +19,8 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke axum_router --data-file examples/events/axum-get-user.json
-//! cargo lambda invoke axum_router --data-file examples/events/axum-create-order.json
+//! cargo lambda invoke axum_router --data-file tests/fixtures/axum-get-user.json
+//! cargo lambda invoke axum_router --data-file tests/fixtures/axum-create-order.json
 //! curl http://localhost:9000/lambda-url/axum_router/health
 //! ```
 //!

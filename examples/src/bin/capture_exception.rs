@@ -12,8 +12,8 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke capture_exception --data-file examples/events/capture-exception.json
-//! cargo lambda invoke capture_exception --data-file examples/events/capture-exception-via-context.json
+//! cargo lambda invoke capture_exception --data-file tests/fixtures/capture-exception.json
+//! cargo lambda invoke capture_exception --data-file tests/fixtures/capture-exception-via-context.json
 //! curl -i http://localhost:9000/lambda-url/capture_exception/hello   # through the function URL emulator
 //! ```
 //!

@@ -10,7 +10,7 @@
 //!
 //! ```sh
 //! cargo lambda watch --env-vars RATES_API_URL=https://api.example.com,REPORTS_BUCKET=my-bucket
-//! cargo lambda invoke clients --data-file examples/events/clients-report.json
+//! cargo lambda invoke clients --data-file tests/fixtures/clients-report.json
 //! ```
 //!
 //! With `AWS_ENDPOINT_URL` set (an emulator such as moto), S3 uses path-style addressing.

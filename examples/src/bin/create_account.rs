@@ -29,8 +29,8 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke create_account --data-file examples/events/create-account.json        # {"username":"carol","created":true}
-//! cargo lambda invoke create_account --data-file examples/events/create-account-taken.json  # errorType AccountAlreadyExistsException
+//! cargo lambda invoke create_account --data-file tests/fixtures/create-account.json        # {"username":"carol","created":true}
+//! cargo lambda invoke create_account --data-file tests/fixtures/create-account-taken.json  # errorType AccountAlreadyExistsException
 //! ```
 //!
 //! # Telemetry

@@ -15,8 +15,9 @@ use serverless_sdk::{capture_exception, set_endpoint, span, tag_event};
 use serverless_sdk_http::HttpError;
 use serverless_sdk_tests::{
     events,
+    function::Function,
     otlp::parse_json_lines,
-    runtime_api::{FunctionProcess, InvokeResult, RuntimeApi},
+    runtime_api::InvokeResult,
     trace_view::{by_trace, render_tree},
 };
 
@@ -193,21 +194,23 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 }
 
-async fn start(
-    api: &RuntimeApi,
-    role: &str,
-    env: &[(&str, String)],
-) -> std::io::Result<FunctionProcess> {
+/// Starts this binary as the function `role` against a Runtime API of its own, with `env` and
+/// the OpenTelemetry and SDK settings of this process.
+async fn start(role: &str, env: &[(&str, String)]) -> std::io::Result<Function> {
     let exe = std::env::current_exe()?;
-    let mut command = api.function_command(&exe, role);
-    command.env(ROLE, role);
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    for (key, value) in std::env::vars() {
-        if key.starts_with("OTEL_") || key.starts_with("SERVERLESS_SDK_") {
-            command.env(key, value);
-        }
-    }
-    FunctionProcess::spawn(command)
+    let settings: Vec<(String, String)> = std::env::vars()
+        .filter(|(key, _)| key.starts_with("OTEL_") || key.starts_with("SERVERLESS_SDK_"))
+        .collect();
+    let env: Vec<(&str, &str)> = [(ROLE, role)]
+        .into_iter()
+        .chain(env.iter().map(|(key, value)| (*key, value.as_str())))
+        .chain(
+            settings
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        )
+        .collect();
+    Ok(Function::binary(exe, role, &env).await)
 }
 
 async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -223,30 +226,31 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         false,
     )
     .await?;
-    let api_server = RuntimeApi::start().await?;
     let mut api_env = vec![(
         "QUICKSTART_INVENTORY_URL",
         format!("http://{}", inventory.addr()),
     )];
-    // With moto (`pip install 'moto[server]'`) the order is also archived to S3.
-    let moto = serverless_sdk_tests::moto::Moto::start().await.ok();
-    if let Some(moto) = &moto {
-        let bucket = http::Request::put(format!("{}/orders-archive", moto.endpoint()))
-            .body(http_body_util::Full::new(bytes::Bytes::new()))?;
-        serverless_sdk_tests::client::send(bucket).await?;
-        api_env.extend([
-            ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
-            ("AWS_ACCESS_KEY_ID", "quickstart".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "quickstart".to_owned()),
-        ]);
-    } else {
-        println!(
-            "(moto is not installed: the S3 call is skipped; `pip install 'moto[server]'` adds it)\n"
-        );
-    }
-    let api_fn = start(&api_server, "api", &api_env).await?;
-    let queue_server = RuntimeApi::start().await?;
-    let queue_fn = start(&queue_server, "queue", &[]).await?;
+    // With moto, the AWS emulator (installed by the test kit under the target directory
+    // when `python3` lacks it), the order is also archived to S3; it runs until dropped.
+    let _moto = match serverless_sdk_tests::moto::Moto::start().await {
+        Ok(moto) => {
+            let bucket = http::Request::put(format!("{}/orders-archive", moto.endpoint()))
+                .body(http_body_util::Full::new(bytes::Bytes::new()))?;
+            serverless_sdk_tests::client::send(bucket).await?;
+            api_env.extend([
+                ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
+                ("AWS_ACCESS_KEY_ID", "quickstart".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "quickstart".to_owned()),
+            ]);
+            Some(moto)
+        }
+        Err(error) => {
+            println!("(moto is not available, so the S3 call is skipped: {error})\n");
+            None
+        }
+    };
+    let api_fn = start("api", &api_env).await?;
+    let queue_fn = start("queue", &[]).await?;
 
     let http_events = [
         (
@@ -281,12 +285,12 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     ];
     println!("── responses ──────────────────────────────────────────────");
     for (label, event) in http_events {
-        let outcome = api_server.invoke(event.to_string()).await;
+        let outcome = api_fn.invoke(&event).await;
         print_outcome(label, &outcome.result);
     }
     let mut sqs = events::fixture("sqs");
     sqs["Records"][0]["body"] = json!("bad record");
-    let outcome = queue_server.invoke(sqs.to_string()).await;
+    let outcome = queue_fn.invoke(&sqs).await;
     print_outcome("SQS batch with a bad record", &outcome.result);
 
     // Telemetry leaves each function after its response: wait for the last export lines
@@ -294,12 +298,12 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     } else {
-        wait_for_exports(&api_fn, 6).await;
-        wait_for_exports(&queue_fn, 1).await;
+        api_fn.wait_for_export_lines(6).await;
+        queue_fn.wait_for_export_lines(1).await;
     }
-    let mut text = api_fn.stdout_text();
+    let mut text = api_fn.process.stdout_text();
     text.push('\n');
-    text.push_str(&queue_fn.stdout_text());
+    text.push_str(&queue_fn.process.stdout_text());
     let spans = parse_json_lines(&text);
 
     println!("\n── traces ─────────────────────────────────────────────────");
@@ -322,24 +326,9 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             spans.len()
         );
     }
-    api_fn.kill().await?;
-    queue_fn.kill().await?;
+    api_fn.stop().await;
+    queue_fn.stop().await;
     Ok(())
-}
-
-/// Waits (at most five seconds) until `function` has printed `count` OTLP/JSON lines.
-async fn wait_for_exports(function: &FunctionProcess, count: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while function
-        .stdout_lines()
-        .iter()
-        .filter(|line| !parse_json_lines(line).is_empty())
-        .count()
-        < count
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn print_outcome(label: &str, result: &InvokeResult) {

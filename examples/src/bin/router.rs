@@ -20,8 +20,8 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke router --data-file examples/events/router-get-user.json
-//! cargo lambda invoke router --data-file examples/events/router-api-foo.json
+//! cargo lambda invoke router --data-file tests/fixtures/router-get-user.json
+//! cargo lambda invoke router --data-file tests/fixtures/router-api-foo.json
 //! curl http://localhost:9000/lambda-url/router/users/42/orders
 //! ```
 //!

@@ -18,7 +18,7 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke spans --data-file examples/events/eventbridge-schedule.json
+//! cargo lambda invoke spans --data-file tests/fixtures/eventbridge-schedule.json
 //! ```
 //!
 //! Response: `{"reportDate":"2015-10-08","orders":3,"totalCents":5774,"receipt":"s3://reports/2015-10-08.csv"}`.

@@ -15,8 +15,8 @@
 //!
 //! ```sh
 //! cargo lambda watch --env-vars ORDERS_TABLE=orders-dev   # in one terminal, at the workspace root
-//! cargo lambda invoke sqs_consumer --data-file examples/events/sqs-orders.json
-//! cargo lambda invoke sqs_consumer --data-file examples/events/sqs.json   # the AWS sample: not an order
+//! cargo lambda invoke sqs_consumer --data-file tests/fixtures/sqs-orders.json
+//! cargo lambda invoke sqs_consumer --data-file tests/fixtures/sqs.json   # the AWS sample: not an order
 //! ```
 //!
 //! `sqs-orders.json` holds two orders and one broken record; the response is

@@ -12,7 +12,7 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke tag_event --data-file examples/events/tag-event.json
+//! cargo lambda invoke tag_event --data-file tests/fixtures/tag-event.json
 //! ```
 //!
 //! The event is an API Gateway REST API `POST /customers` with the body

@@ -20,8 +20,8 @@
 //!
 //! ```sh
 //! cargo lambda watch                      # in one terminal, at the workspace root
-//! cargo lambda invoke throw_error --data-file examples/events/throw-error.json
-//! cargo lambda invoke throw_error --data-file examples/events/throw-error-invalid-json.json
+//! cargo lambda invoke throw_error --data-file tests/fixtures/throw-error.json
+//! cargo lambda invoke throw_error --data-file tests/fixtures/throw-error-invalid-json.json
 //! curl -i -X POST http://localhost:9000/lambda-url/throw_error/throw \
 //!      -H 'content-type: application/json' --data '{"blah": "blah1"}'
 //! ```

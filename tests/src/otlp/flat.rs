@@ -138,16 +138,33 @@ pub struct FlatEvent {
     pub attributes: BTreeMap<String, AttrValue>,
 }
 
-impl FlatEvent {
-    /// The attribute `key`.
-    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
-        self.attributes.get(key)
-    }
+/// The typed getters of the `attributes` of [`FlatSpan`] and [`FlatEvent`].
+macro_rules! attribute_getters {
+    () => {
+        /// The attribute `key`.
+        pub fn attr(&self, key: &str) -> Option<&AttrValue> {
+            self.attributes.get(key)
+        }
 
-    /// The attribute `key`, if it is a string.
-    pub fn attr_str(&self, key: &str) -> Option<&str> {
-        self.attr(key).and_then(AttrValue::as_str)
-    }
+        /// The attribute `key`, if it is a string.
+        pub fn attr_str(&self, key: &str) -> Option<&str> {
+            self.attr(key).and_then(AttrValue::as_str)
+        }
+
+        /// The attribute `key`, if it is an integer.
+        pub fn attr_i64(&self, key: &str) -> Option<i64> {
+            self.attr(key).and_then(AttrValue::as_i64)
+        }
+
+        /// The attribute `key`, if it is a boolean.
+        pub fn attr_bool(&self, key: &str) -> Option<bool> {
+            self.attr(key).and_then(AttrValue::as_bool)
+        }
+    };
+}
+
+impl FlatEvent {
+    attribute_getters!();
 }
 
 /// A link to another span.
@@ -264,25 +281,7 @@ impl FlatSpan {
         spans
     }
 
-    /// The attribute `key`.
-    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
-        self.attributes.get(key)
-    }
-
-    /// The attribute `key`, if it is a string.
-    pub fn attr_str(&self, key: &str) -> Option<&str> {
-        self.attr(key).and_then(AttrValue::as_str)
-    }
-
-    /// The attribute `key`, if it is an integer.
-    pub fn attr_i64(&self, key: &str) -> Option<i64> {
-        self.attr(key).and_then(AttrValue::as_i64)
-    }
-
-    /// The attribute `key`, if it is a boolean.
-    pub fn attr_bool(&self, key: &str) -> Option<bool> {
-        self.attr(key).and_then(AttrValue::as_bool)
-    }
+    attribute_getters!();
 
     /// The resource attribute `key`, if it is a string (e.g. `service.name`).
     pub fn resource_str(&self, key: &str) -> Option<&str> {
@@ -292,6 +291,47 @@ impl FlatSpan {
     /// The first event named `name`.
     pub fn event(&self, name: &str) -> Option<&FlatEvent> {
         self.events.iter().find(|event| event.name == name)
+    }
+
+    /// The names of the span's events, in recorded order.
+    pub fn event_names(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .map(|event| event.name.as_str())
+            .collect()
+    }
+
+    /// The span's one `exception` event, after checking its `exception.type`,
+    /// `exception.message` and `exception.handled` (whether the error was handled).
+    ///
+    /// # Panics
+    ///
+    /// Unless the span has exactly one `exception` event, with these attributes.
+    pub fn assert_one_exception(
+        &self,
+        type_name: &str,
+        message: &str,
+        handled: bool,
+    ) -> &FlatEvent {
+        let exceptions: Vec<&FlatEvent> = self.events_named("exception").collect();
+        assert_eq!(exceptions.len(), 1, "{}: {:?}", self.name, self.events);
+        let event = exceptions[0];
+        assert_eq!(
+            event.attr_str("exception.type"),
+            Some(type_name),
+            "{event:?}"
+        );
+        assert_eq!(
+            event.attr_str("exception.message"),
+            Some(message),
+            "{event:?}"
+        );
+        assert_eq!(
+            event.attr_bool("exception.handled"),
+            Some(handled),
+            "{event:?}"
+        );
+        event
     }
 
     /// Every event named `name`.
@@ -343,12 +383,23 @@ impl FlatSpan {
 /// `ExportTraceServiceRequest` (hex ids, nanosecond timestamps as strings, camelCase keys)
 /// contributes its spans; every other line (logs, blank lines, other JSON) is ignored.
 pub fn parse_json_lines(text: &str) -> Vec<FlatSpan> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| line.starts_with('{'))
-        .filter_map(|line| serde_json::from_str::<ExportTraceServiceRequest>(line).ok())
-        .flat_map(|request| FlatSpan::from_request(&request))
-        .collect()
+    text.lines().filter_map(parse_json_line).flatten().collect()
+}
+
+/// The spans of one line of output, if it is an OTLP/JSON `ExportTraceServiceRequest` (see
+/// [`parse_json_lines`]); `None` for anything else.
+pub fn parse_json_line(line: &str) -> Option<Vec<FlatSpan>> {
+    parse_export_request(line).map(|request| FlatSpan::from_request(&request))
+}
+
+/// One line of output decoded as an OTLP/JSON `ExportTraceServiceRequest`: a JSON object with a
+/// `resourceSpans` key. `None` for anything else (logs, other JSON such as EMF metrics).
+pub fn parse_export_request(line: &str) -> Option<ExportTraceServiceRequest> {
+    let line = line.trim();
+    if !line.starts_with('{') || !line.contains("\"resourceSpans\"") {
+        return None;
+    }
+    serde_json::from_str(line).ok()
 }
 
 fn attributes(key_values: &[KeyValue]) -> BTreeMap<String, AttrValue> {

@@ -12,7 +12,7 @@ mod flat;
 
 pub use flat::{
     AttrValue, FlatEvent, FlatLink, FlatSpan, STATUS_ERROR, STATUS_OK, STATUS_UNSET,
-    parse_json_lines,
+    parse_export_request, parse_json_line, parse_json_lines,
 };
 
 use crate::{
@@ -91,12 +91,7 @@ impl OtlpReceiver {
     /// If the port cannot be bound.
     pub async fn start() -> io::Result<OtlpReceiver> {
         let shared = Arc::new(Shared::default());
-        let handler_state = Arc::clone(&shared);
-        let server = Server::start(
-            move |request| handle(Arc::clone(&handler_state), request),
-            false,
-        )
-        .await?;
+        let server = Server::start_with(&shared, handle, false).await?;
         Ok(OtlpReceiver {
             shared,
             server: Arc::new(server),

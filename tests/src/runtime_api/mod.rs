@@ -277,12 +277,7 @@ impl RuntimeApi {
     /// If the port cannot be bound.
     pub async fn start() -> io::Result<RuntimeApi> {
         let shared = Arc::new(Shared::new());
-        let handler_state = Arc::clone(&shared);
-        let server = Server::start(
-            move |request| routes::handle(Arc::clone(&handler_state), request),
-            true,
-        )
-        .await?;
+        let server = Server::start_with(&shared, routes::handle, true).await?;
         Ok(RuntimeApi {
             shared,
             server: Arc::new(server),

@@ -154,26 +154,8 @@ impl FunctionProcess {
         let mut child = command.spawn()?;
         let id = child.id();
         let echo = std::env::var_os(ECHO_ENV).is_some_and(|value| value == "1");
-        let stdout = Arc::new(Output::default());
-        let stderr = Arc::new(Output::default());
-        if let Some(pipe) = child.stdout.take() {
-            collect_lines(
-                pipe,
-                Arc::clone(&stdout),
-                echo.then(|| format!("[{id:?} out]")),
-            );
-        } else {
-            stdout.close();
-        }
-        if let Some(pipe) = child.stderr.take() {
-            collect_lines(
-                pipe,
-                Arc::clone(&stderr),
-                echo.then(|| format!("[{id:?} err]")),
-            );
-        } else {
-            stderr.close();
-        }
+        let stdout = collected(child.stdout.take(), echo.then(|| format!("[{id:?} out]")));
+        let stderr = collected(child.stderr.take(), echo.then(|| format!("[{id:?} err]")));
         Ok(FunctionProcess {
             child: tokio::sync::Mutex::new(child),
             id,
@@ -359,6 +341,20 @@ impl Output {
             .await
             .is_some()
     }
+}
+
+/// The lines of `pipe`, collected as they come (see [`collect_lines`]); closed at once when
+/// there is no pipe.
+fn collected(
+    pipe: Option<impl AsyncRead + Unpin + Send + 'static>,
+    echo_prefix: Option<String>,
+) -> Arc<Output> {
+    let output = Arc::new(Output::default());
+    match pipe {
+        Some(pipe) => collect_lines(pipe, Arc::clone(&output), echo_prefix),
+        None => output.close(),
+    }
+    output
 }
 
 /// Reads `pipe` line by line into `output` until EOF.
