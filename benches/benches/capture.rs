@@ -131,7 +131,7 @@ fn capture(c: &mut Criterion) {
         });
     }
     group.finish();
-    let (_, failures) = serverless_sdk::export_stats();
+    let (_, failures) = serverless_sdk::export::stats();
     assert_eq!(failures, 0, "an export failed");
 }
 

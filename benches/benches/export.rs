@@ -30,7 +30,7 @@ use opentelemetry_sdk::{
     Resource,
     trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks},
 };
-use serverless_sdk::OtlpJsonExporter;
+use serverless_sdk::export::OtlpJsonExporter;
 use serverless_sdk_benches::{CountingSink, REQUEST_ID, print_conditions, runtime};
 
 fn span(

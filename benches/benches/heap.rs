@@ -144,6 +144,6 @@ fn main() {
         growth.abs() <= BOUND,
         "the live heap grew by {growth} bytes across {runs} invocations"
     );
-    let (_, failures) = serverless_sdk::export_stats();
+    let (_, failures) = serverless_sdk::export::stats();
     assert_eq!(failures, 0, "an export failed");
 }

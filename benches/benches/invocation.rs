@@ -98,14 +98,14 @@ fn invocation(c: &mut Criterion) {
     // Check that the benchmark measures what it claims: every annotated invocation exports
     // its spans as one line.
     for (name, spans) in [("annotated", 1), ("busy", 11)] {
-        let (spans_before, _) = serverless_sdk::export_stats();
+        let (spans_before, _) = serverless_sdk::export::stats();
         let (bytes_before, writes_before) = (written.bytes(), written.writes());
         let out = match name {
             "annotated" => rt.block_on(annotated(event())),
             _ => rt.block_on(busy(event())),
         };
         assert!(out.is_ok(), "{name}: {:?}", out.err());
-        let (spans_after, failures) = serverless_sdk::export_stats();
+        let (spans_after, failures) = serverless_sdk::export::stats();
         assert_eq!(failures, 0, "{name}: an export failed");
         assert_eq!(spans_after - spans_before, spans, "{name}: spans exported");
         assert!(written.writes() > writes_before, "{name}: nothing written");

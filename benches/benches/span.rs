@@ -45,7 +45,7 @@ use opentelemetry_sdk::{
     error::OTelSdkResult,
     trace::{SdkTracer, SdkTracerProvider, SpanData, SpanExporter},
 };
-use serverless_sdk::{OtlpJsonExporter, serverless_handler, span};
+use serverless_sdk::{export::OtlpJsonExporter, serverless_handler, span};
 use serverless_sdk_benches::{CountingSink, context, init_sdk, print_conditions, runtime, summed};
 use tracing::{Dispatch, Instrument as _};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -291,7 +291,7 @@ struct SdkTally {
 impl SdkTally {
     fn new() -> Self {
         Self {
-            start: serverless_sdk::export_stats().0,
+            start: serverless_sdk::export::stats().0,
             created: Cell::new(0),
         }
     }
@@ -301,7 +301,7 @@ impl SdkTally {
     }
 
     fn check(&self, name: &str) {
-        let (spans, failures) = serverless_sdk::export_stats();
+        let (spans, failures) = serverless_sdk::export::stats();
         assert_eq!(failures, 0, "{name}: an export failed");
         let exported = spans - self.start;
         let created = self.created.get();

@@ -12,7 +12,7 @@ use std::{
 };
 
 use lambda_runtime::{Context, LambdaEvent};
-use serverless_sdk::{Config, Exporter, SharedWriter};
+use serverless_sdk::{Config, export::Exporter, export::SharedWriter};
 
 /// The request id of every benchmarked invocation.
 pub const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";

@@ -220,17 +220,5 @@ pub fn init_tracing() -> bool {
 #[deprecated(note = "renamed `serverless_sdk::runtime::InvocationLayer`")]
 pub type ExportLayer = runtime::InvocationLayer;
 
-// Names from before the modules, for existing callers.
-#[doc(hidden)]
-pub use crate::{
-    context::in_invocation,
-    errors::{TagError, short_type_name},
-    export::{Exporter, OtlpJsonExporter, SharedWriter, TriggerKind, stats as export_stats},
-    integrations::client,
-};
-#[cfg(feature = "tracing")]
-#[doc(hidden)]
-pub use integrations::tracing::LambdaLogFormat;
-
 #[doc(hidden)]
 pub mod __private;

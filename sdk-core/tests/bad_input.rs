@@ -7,7 +7,8 @@
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serverless_sdk::{
-    Config, Exporter, TagError, serverless_handler, set_endpoint, span, try_tag_event,
+    Config, errors::TagError, export::Exporter, serverless_handler, set_endpoint, span,
+    try_tag_event,
 };
 use serverless_sdk_tests::{otlp::FlatSpan, recorder::Recorder};
 

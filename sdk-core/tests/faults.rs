@@ -14,7 +14,7 @@ use std::{
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use serverless_sdk::{Config, Exporter, export_stats, serverless_handler};
+use serverless_sdk::{Config, export, export::Exporter, serverless_handler};
 use serverless_sdk_tests::recorder::Recorder;
 
 const OK: u8 = 0;
@@ -66,14 +66,14 @@ async fn exporter_faults_never_reach_the_handler() {
     let out = written();
     for mode in [IO_ERROR, PANIC, IO_ERROR] {
         MODE.store(mode, Ordering::SeqCst);
-        let (_, failures_before) = export_stats();
+        let (_, failures_before) = export::stats();
         let ok = handler(event(json!({ "n": mode }))).await.unwrap();
         assert_eq!(ok, json!({ "echo": mode }));
         let err = handler(event(json!({ "fail": true }))).await.unwrap_err();
         assert_eq!(err.error_type, "Error");
         assert_eq!(err.error_message, "handler failed");
         if mode == IO_ERROR {
-            assert_eq!(export_stats().1, failures_before + 2);
+            assert_eq!(export::stats().1, failures_before + 2);
         }
     }
     assert!(out.is_empty());

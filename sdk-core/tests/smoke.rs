@@ -4,7 +4,9 @@
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use serverless_sdk::{Config, Exporter, capture_exception, serverless_handler, span, tag_event};
+use serverless_sdk::{
+    Config, capture_exception, export::Exporter, serverless_handler, span, tag_event,
+};
 use serverless_sdk_tests::{otlp::STATUS_ERROR, recorder::Recorder};
 
 #[derive(Debug, thiserror::Error)]

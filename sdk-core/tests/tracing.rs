@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serverless_sdk::{
-    Config, Exporter, LambdaLogFormat, integrations::tracing::ServerlessTracingLayer,
-    serverless_handler, span,
+    Config, export::Exporter, integrations::tracing::LambdaLogFormat,
+    integrations::tracing::ServerlessTracingLayer, serverless_handler, span,
 };
 use serverless_sdk_tests::{
     otlp::{FlatSpan, parse_json_line},

@@ -246,10 +246,6 @@ where
     .await
 }
 
-// Names from before the modules, for existing callers.
-#[doc(hidden)]
-pub use serverless_sdk::{errors::reason_phrase, export::Exporter};
-
 /// Renamed [`HttpInvocationService`].
 #[doc(hidden)]
 #[deprecated(note = "renamed `serverless_sdk_http::HttpInvocationService`")]

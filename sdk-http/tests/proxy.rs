@@ -5,7 +5,7 @@
 
 use lambda_http::{Body, IntoResponse, Request, RequestExt, RequestPayloadExt, Response};
 use serde_json::{Value, json};
-use serverless_sdk_http::{Config, Exporter, HttpError, serverless_handler, set_endpoint};
+use serverless_sdk_http::{Config, HttpError, export::Exporter, serverless_handler, set_endpoint};
 use serverless_sdk_tests::{events::fixture, otlp::FlatSpan, recorder::Recorder};
 
 /// What the SDK of this process exports.

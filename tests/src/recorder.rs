@@ -6,7 +6,7 @@
 //! recorder to the SDK itself, once per process:
 //!
 //! ```no_run
-//! use serverless_sdk::{Config, Exporter};
+//! use serverless_sdk::{Config, export::Exporter};
 //! use serverless_sdk_tests::recorder::Recorder;
 //!
 //! fn recorder() -> Recorder {
@@ -62,7 +62,7 @@ impl Recorder {
     }
 
     /// This recorder as the shared writer the SDK's exporter takes: it coerces to
-    /// `serverless_sdk::SharedWriter` (`Arc<Mutex<dyn Write + Send>>`), as in
+    /// `serverless_sdk::export::SharedWriter` (`Arc<Mutex<dyn Write + Send>>`), as in
     /// `Exporter::Writer(recorder.writer())`.
     pub fn writer(&self) -> Arc<Mutex<Recorder>> {
         Arc::new(Mutex::new(self.clone()))

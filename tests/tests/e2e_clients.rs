@@ -33,7 +33,7 @@ use lambda_runtime::{
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{Value, json};
 use serverless_sdk::{
-    client::{AwsSdkInterceptor, ClientOptions, HttpClientLayer, HttpClientService},
+    integrations::client::{AwsSdkInterceptor, ClientOptions, HttpClientLayer, HttpClientService},
     serverless_handler, span,
 };
 use serverless_sdk_tests::{
@@ -78,7 +78,7 @@ static REQWEST: OnceLock<ClientWithMiddleware> = OnceLock::new();
 fn reqwest_client() -> &'static ClientWithMiddleware {
     REQWEST.get_or_init(|| {
         ClientBuilder::new(reqwest::Client::new())
-            .with(serverless_sdk::client::HttpClientMiddleware::new())
+            .with(serverless_sdk::integrations::client::HttpClientMiddleware::new())
             .build()
     })
 }
@@ -212,7 +212,7 @@ mod aws_http {
         rt::TokioExecutor,
     };
     use lambda_runtime::tower::{Layer, ServiceExt};
-    use serverless_sdk::client::{HttpClientLayer, HttpClientService};
+    use serverless_sdk::integrations::client::{HttpClientLayer, HttpClientService};
 
     #[derive(Clone, Debug)]
     struct Connector(HttpClientService<Client<HttpConnector, SdkBody>>);

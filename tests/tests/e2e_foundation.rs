@@ -17,8 +17,8 @@ use std::{
 use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{
-    ContextExt, FutureExt, TagError, capture_exception, capture_message, in_invocation,
-    serverless_handler, set_endpoint, span, tag_event, try_tag_event,
+    ContextExt, FutureExt, capture_exception, capture_message, context::in_invocation,
+    errors::TagError, serverless_handler, set_endpoint, span, tag_event, try_tag_event,
 };
 use serverless_sdk_tests::{
     events,

@@ -20,7 +20,8 @@ use aws_sdk_dynamodb::types::{
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serverless_sdk::{
-    Config, ErrorType, Exporter,
+    Config, ErrorType,
+    export::Exporter,
     idempotency::{
         DynamoDbStore, Idempotency, IdempotencyError, InMemoryStore, PutOutcome, Record,
         RecordStatus, Store,

@@ -29,7 +29,7 @@
 use std::sync::OnceLock;
 
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
-use serverless_sdk::client::{AwsSdkInterceptor, HttpClientMiddleware};
+use serverless_sdk::integrations::client::{AwsSdkInterceptor, HttpClientMiddleware};
 use serverless_sdk_http::{HttpError, route, serverless_handler};
 
 /// What the handler uses, built once at cold start.

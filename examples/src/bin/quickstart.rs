@@ -105,7 +105,7 @@ async fn archive_order(customer_id: &str, total: u64) {
             std::env::var_os("AWS_ENDPOINT_URL")?;
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             let s3 = aws_sdk_s3::config::Builder::from(&config)
-                .interceptor(serverless_sdk::client::AwsSdkInterceptor::new())
+                .interceptor(serverless_sdk::integrations::client::AwsSdkInterceptor::new())
                 .force_path_style(true)
                 .build();
             Some(aws_sdk_s3::Client::from_conf(s3))
@@ -129,7 +129,7 @@ async fn check_inventory(items: u32) -> bool {
         return false;
     };
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(serverless_sdk::client::HttpClientMiddleware::new())
+        .with(serverless_sdk::integrations::client::HttpClientMiddleware::new())
         .build();
     match client
         .get(format!("{base}/stock?items={items}"))

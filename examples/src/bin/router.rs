@@ -72,7 +72,7 @@ impl HttpError for RouterError {
             Self::UserNotFound(id) => format!("user {id} not found").into(),
             Self::Body(error) => error.public_message(),
             Self::NoRoute(_) | Self::Response(_) => {
-                serverless_sdk_http::reason_phrase(self.status_code()).into()
+                serverless_sdk_http::errors::reason_phrase(self.status_code()).into()
             }
         }
     }

@@ -71,7 +71,7 @@ impl HttpError for ThrowError {
             Self::Payload(error) => error.public_message(),
             // The reason phrase: "Bad Request" / "Internal Server Error".
             Self::EmptyBody | Self::Response(_) => {
-                serverless_sdk_http::reason_phrase(self.status_code()).into()
+                serverless_sdk_http::errors::reason_phrase(self.status_code()).into()
             }
         }
     }
