@@ -1,5 +1,6 @@
-//! Handing the event to the handler: deserialising it into the handler's type, and
-//! recording how a handler that is not annotated ends.
+//! Handing the event to the handler: deserialising it into the handler's type, recording
+//! how a handler that is not annotated ends, and keeping a streamed response inside its
+//! invocation until its last chunk.
 //!
 //! An event that does not fit the handler's type is reported with `errorType`
 //! `Runtime.UnmarshalError`, its size and serde's message (with the path to the field), to
@@ -14,7 +15,9 @@ use std::{
     task::{Context, Poll},
 };
 
-use lambda_runtime::{Diagnostic, LambdaEvent, Service};
+use lambda_runtime::{
+    Diagnostic, FunctionResponse, IntoFunctionResponse, LambdaEvent, Service, StreamResponse,
+};
 use opentelemetry::KeyValue;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -32,27 +35,31 @@ use crate::{
 /// AWS's own `Runtime.UnmarshalError`.
 pub const UNMARSHAL_ERROR_TYPE: &str = "Runtime.UnmarshalError";
 
-/// The handler under the SDK's runtime: decodes each event itself and records the outcome
-/// of handlers that do not record their own.
-pub(crate) struct Decode<F, A> {
+/// The handler under the SDK's runtime: decodes each event itself, records the outcome of
+/// handlers that do not record their own, and streams a streamed response (`B` and `S` are
+/// the handler's buffered and streamed response types) inside its invocation.
+pub(crate) struct Decode<F, A, B, S> {
     inner: F,
-    _payload: PhantomData<fn() -> A>,
+    _types: Types<(A, B, S)>,
 }
 
-impl<F: Clone, A> Clone for Decode<F, A> {
+/// The types a service is about, owned by none of its values.
+type Types<T> = PhantomData<fn() -> T>;
+
+impl<F: Clone, A, B, S> Clone for Decode<F, A, B, S> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            _payload: PhantomData,
+            _types: PhantomData,
         }
     }
 }
 
-impl<F, A> Decode<F, A> {
+impl<F, A, B, S> Decode<F, A, B, S> {
     pub(crate) fn new(inner: F) -> Self {
         Self {
             inner,
-            _payload: PhantomData,
+            _types: PhantomData,
         }
     }
 }
@@ -102,15 +109,16 @@ pub(crate) fn unmarshal_failure(
     }
 }
 
-impl<F, A, R> Service<LambdaEvent<Box<RawValue>>> for Decode<F, A>
+impl<F, A, R, B, S> Service<LambdaEvent<Box<RawValue>>> for Decode<F, A, B, S>
 where
     F: Service<LambdaEvent<A>, Response = R>,
     F::Error: Into<Diagnostic>,
     A: for<'de> Deserialize<'de>,
+    R: IntoFunctionResponse<B, S>,
 {
-    type Response = R;
+    type Response = FunctionResponse<B, InInvocation<S>>;
     type Error = Diagnostic;
-    type Future = DecodeFuture<F::Future>;
+    type Future = DecodeFuture<F::Future, B, S>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Diagnostic>> {
         self.inner.poll_ready(cx).map_err(Into::into)
@@ -141,7 +149,11 @@ where
         };
         let event = LambdaEvent::new(payload, event.context);
         match catch_unwind(AssertUnwindSafe(|| self.inner.call(event))) {
-            Ok(fut) => DecodeFuture::Inner { fut, current },
+            Ok(fut) => DecodeFuture::Inner {
+                fut,
+                current,
+                _types: PhantomData,
+            },
             Err(payload) => DecodeFuture::Failed {
                 diagnostic: Some(panicked(current.as_ref(), &*payload)),
             },
@@ -172,27 +184,35 @@ fn failed(current: Option<&Current>, report: &ErrorReport) {
 pin_project_lite::pin_project! {
     /// The future of [`Decode`].
     #[project = DecodeProj]
-    pub(crate) enum DecodeFuture<Fut> {
-        Inner { #[pin] fut: Fut, current: Option<Current> },
+    pub(crate) enum DecodeFuture<Fut, B, S> {
+        Inner {
+            #[pin]
+            fut: Fut,
+            current: Option<Current>,
+            _types: Types<(B, S)>,
+        },
         Failed { diagnostic: Option<Diagnostic> },
     }
 }
 
-impl<Fut, R, E> Future for DecodeFuture<Fut>
+impl<Fut, R, E, B, S> Future for DecodeFuture<Fut, B, S>
 where
     Fut: Future<Output = Result<R, E>>,
     E: Into<Diagnostic>,
+    R: IntoFunctionResponse<B, S>,
 {
-    type Output = Result<R, Diagnostic>;
+    type Output = Result<FunctionResponse<B, InInvocation<S>>, Diagnostic>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            DecodeProj::Inner { fut, current } => {
+            DecodeProj::Inner { fut, current, .. } => {
                 let polled: Result<Poll<Result<R, E>>, PanicPayload> =
                     catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
                 match polled {
                     Ok(Poll::Pending) => Poll::Pending,
-                    Ok(Poll::Ready(Ok(response))) => Poll::Ready(Ok(response)),
+                    Ok(Poll::Ready(Ok(response))) => {
+                        Poll::Ready(Ok(in_invocation(response.into_response(), current.take())))
+                    }
                     Ok(Poll::Ready(Err(error))) => {
                         let diagnostic: Diagnostic = error.into();
                         let report = ErrorReport::new(
@@ -213,5 +233,81 @@ where
                 None => Poll::Pending,
             },
         }
+    }
+}
+
+/// A streamed response's body kept inside its invocation: recorded on the invocation's root
+/// span as its status, and streamed with the invocation current.
+fn in_invocation<B, S>(
+    response: FunctionResponse<B, S>,
+    current: Option<Current>,
+) -> FunctionResponse<B, InInvocation<S>> {
+    match response {
+        FunctionResponse::BufferedResponse(body) => FunctionResponse::BufferedResponse(body),
+        FunctionResponse::StreamingResponse(StreamResponse {
+            metadata_prelude,
+            stream,
+        }) => {
+            if let Some(c) = &current {
+                c.inv.state().status_code = Some(metadata_prelude.status_code.as_u16());
+            }
+            FunctionResponse::StreamingResponse(StreamResponse {
+                metadata_prelude,
+                stream: InInvocation {
+                    inner: stream,
+                    current,
+                    ended: false,
+                },
+            })
+        }
+    }
+}
+
+/// The stream of a streamed response, polled inside its invocation. An `Err` item or a
+/// panic while it streams is recorded on the invocation (an `exception` event, outcome
+/// `error:unhandled`: the client saw a response cut short) and ends the stream cleanly
+/// where it was.
+pub struct InInvocation<S> {
+    inner: S,
+    current: Option<Current>,
+    ended: bool,
+}
+
+impl<S: Unpin> Unpin for InInvocation<S> {}
+
+impl<S, D, E> futures_core::Stream for InInvocation<S>
+where
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin,
+    E: Into<lambda_runtime::Error>,
+{
+    type Item = Result<D, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let inner = &mut this.inner;
+        let polled = current::scoped(this.current.clone(), || {
+            catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll_next(cx)))
+        });
+        let report = match polled {
+            Ok(Poll::Ready(Some(Err(error)))) => {
+                let error: lambda_runtime::Error = error.into();
+                ErrorReport::from_error(&*error, Some(std::any::type_name::<E>()), None)
+            }
+            Ok(Poll::Ready(None)) => {
+                this.ended = true;
+                return Poll::Ready(None);
+            }
+            Ok(poll) => return poll,
+            Err(payload) => ErrorReport::from_panic(&*payload),
+        };
+        this.ended = true;
+        if let Some(c) = &this.current {
+            record_exception(c, &report, false, Outcome::ErrorUnhandled);
+            c.inv.state().handler_reported = true;
+        }
+        Poll::Ready(None)
     }
 }

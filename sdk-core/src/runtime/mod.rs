@@ -11,6 +11,8 @@ mod setup;
 use std::{fmt::Debug, future::Future};
 
 use lambda_runtime::{Diagnostic, IntoFunctionResponse, LambdaEvent, Runtime, Service};
+
+pub use decode::InInvocation;
 use serde::{Deserialize, Serialize};
 
 pub use decode::UNMARSHAL_ERROR_TYPE;
@@ -57,7 +59,7 @@ where
     E: Into<Error> + Send + Debug,
 {
     ensure_init();
-    Runtime::new(Decode::new(handler))
+    Runtime::new(Decode::<_, A, B, S>::new(handler))
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(InvocationLayer::new())
         .run()
@@ -148,7 +150,7 @@ where
     E: Into<Error> + Send + Debug + 'static,
 {
     ensure_init();
-    Runtime::new(Decode::new(handler))
+    Runtime::new(Decode::<_, A, B, S>::new(handler))
         .layer(lambda_runtime::layers::TracingLayer::new())
         .layer(InvocationLayer::new())
         .run_concurrent()
