@@ -283,6 +283,7 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
         unreachable!("a missing shape was reported above")
     };
 
+    let named_crate = args.krate.is_some();
     let krate = args.krate.unwrap_or_else(|| facade.default_path());
     let private = quote!(#krate::__private);
 
@@ -322,8 +323,14 @@ fn expand_handler(func: &ItemFn, args: HandlerArgs, facade: Facade) -> syn::Resu
             )
         }
     };
+    // An event type the facade surely knows: then a type that does not fit can only be the
+    // return type's fault. `Request` is one for the HTTP facade only (or a facade named with
+    // `crate = ".."`).
     let plainly_an_event = shape.context.is_some()
-        || type_name(&event_arg.ty).is_some_and(|n| n == "LambdaEvent" || n == "Request");
+        || type_name(&event_arg.ty).is_some_and(|n| {
+            n == "LambdaEvent"
+                || (n == "Request" && (matches!(facade, Facade::Http) || named_crate))
+        });
 
     // The wrapped function's arguments: the event in its place (as `LambdaEvent<T>` for the
     // `(event, ctx)` pair), every state argument as written.
@@ -491,5 +498,44 @@ fn last_span(tokens: &TokenStream) -> Span {
         Some(TokenTree::Group(g)) => g.span_close(),
         Some(t) => t.span(),
         None => Span::call_site(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(tokens: TokenStream) -> Attribute {
+        let item: ItemFn = syn::parse2(quote!(#tokens fn f() {})).expect("a function");
+        item.attrs.into_iter().next().expect("one attribute")
+    }
+
+    #[test]
+    fn only_this_crates_route_is_taken() {
+        let ours: Path = syn::parse_quote!(::serverless_sdk);
+        let renamed: Path = syn::parse_quote!(my_app::sdk);
+        for (tokens, krate, expected) in [
+            (quote!(#[route("/a")]), &ours, true),
+            (quote!(#[serverless_sdk::route("/a")]), &ours, true),
+            (
+                quote!(#[serverless_sdk_http::route(GET, "/a")]),
+                &ours,
+                true,
+            ),
+            (quote!(#[my_app::sdk::route("/a")]), &renamed, true),
+            (
+                quote!(#[actix_web::route("/a", method = "GET")]),
+                &ours,
+                false,
+            ),
+            (quote!(#[::route("/a")]), &ours, false),
+            (quote!(#[routes("/a")]), &ours, false),
+        ] {
+            assert_eq!(
+                is_route_attr(&attr(tokens.clone()), krate),
+                expected,
+                "{tokens}"
+            );
+        }
     }
 }
