@@ -3,8 +3,9 @@
 //! `AwsSdkInterceptor`), each added in one line.
 //!
 //! `GET /reports/{id}` fetches `$RATES_API_URL/rates` and puts `reports/{id}.json` into the
-//! bucket `$REPORTS_BUCKET` (default `reports`). The clients are built once at cold start,
-//! under `run_with_init`.
+//! bucket `$REPORTS_BUCKET` (default `reports`). The clients are built once in `main`, with
+//! init failures reported (`serverless_sdk::runtime::initialize`), and lent to the handler:
+//! `service_fn(|req| handler(req, &clients))`.
 //!
 //! # Run it locally
 //!
@@ -26,8 +27,6 @@
 //!
 //! Build it for Lambda with `cargo lambda build --release --bin clients`.
 
-use std::sync::OnceLock;
-
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use serverless_sdk::integrations::client::{AwsSdkInterceptor, HttpClientMiddleware};
 use serverless_sdk_http::{HttpError, route, serverless_handler};
@@ -40,12 +39,8 @@ struct Clients {
     bucket: String,
 }
 
-static CLIENTS: OnceLock<Clients> = OnceLock::new();
-
 #[derive(Debug, thiserror::Error)]
 enum ReportError {
-    #[error("the function was not initialised")]
-    NotInitialised,
     #[error("the rates API failed: {0}")]
     Rates(#[from] reqwest_middleware::Error),
     #[error("S3 refused the report: {0}")]
@@ -84,19 +79,18 @@ async fn init() -> Result<Clients, Error> {
 }
 
 #[serverless_handler]
-async fn handler(req: Request) -> Result<Response<Body>, ReportError> {
+async fn handler(req: Request, clients: &Clients) -> Result<Response<Body>, ReportError> {
     let id = req
         .raw_http_path()
         .strip_prefix("/reports/")
         .filter(|id| !id.is_empty())
         .ok_or(ReportError::NoId)?
         .to_owned();
-    build_report(&id).await
+    build_report(clients, &id).await
 }
 
 #[route(GET, "/reports/{id}")]
-async fn build_report(id: &str) -> Result<Response<Body>, ReportError> {
-    let clients = CLIENTS.get().ok_or(ReportError::NotInitialised)?;
+async fn build_report(clients: &Clients, id: &str) -> Result<Response<Body>, ReportError> {
     let rates = clients
         .http
         .get(format!("{}/rates?base=EUR", clients.rates_url))
@@ -122,13 +116,6 @@ async fn build_report(id: &str) -> Result<Response<Body>, ReportError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    serverless_sdk_http::run_with_init(
-        || async {
-            let clients = init().await?;
-            CLIENTS.set(clients).map_err(|_| "initialised twice")?;
-            Ok::<_, Error>(())
-        },
-        |()| service_fn(handler),
-    )
-    .await
+    let clients = serverless_sdk::runtime::initialize(init()).await?;
+    serverless_sdk_http::run(service_fn(|req| handler(req, &clients))).await
 }

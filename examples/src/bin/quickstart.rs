@@ -52,12 +52,43 @@ struct NewOrder {
     items: u32,
 }
 
+/// What the API function builds once in `main` and lends to each invocation.
+struct Clients {
+    /// The inventory service, when the quickstart runs one.
+    inventory: Option<(reqwest_middleware::ClientWithMiddleware, String)>,
+    /// S3, when the quickstart found moto (the AWS emulator) to talk to.
+    s3: Option<aws_sdk_s3::Client>,
+}
+
+impl Clients {
+    async fn from_env() -> Self {
+        let inventory = std::env::var("QUICKSTART_INVENTORY_URL").ok().map(|base| {
+            let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+                .with(serverless_sdk::integrations::client::HttpClientMiddleware::new())
+                .build();
+            (client, base)
+        });
+        let s3 = match std::env::var_os("AWS_ENDPOINT_URL") {
+            Some(_) => {
+                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let s3 = aws_sdk_s3::config::Builder::from(&config)
+                    .interceptor(serverless_sdk::integrations::client::AwsSdkInterceptor::new())
+                    .force_path_style(true)
+                    .build();
+                Some(aws_sdk_s3::Client::from_conf(s3))
+            }
+            None => None,
+        };
+        Self { inventory, s3 }
+    }
+}
+
 /// An API Gateway function with a hand-written router.
 #[serverless_sdk_http::serverless_handler]
-async fn api(req: Request) -> Result<Response<Body>, ApiError> {
+async fn api(req: Request, clients: &Clients) -> Result<Response<Body>, ApiError> {
     let path = req.raw_http_path().to_owned();
     match (req.method().as_str(), path.as_str()) {
-        ("POST", "/orders") => create_order(&req).await,
+        ("POST", "/orders") => create_order(&req, clients).await,
         ("GET", "/orders/42") => get_order(42).await,
         ("GET", "/orders/7") => Err(ApiError::NotFound(7)),
         ("GET", "/inventory") => Err(ApiError::Inventory),
@@ -70,7 +101,7 @@ async fn api(req: Request) -> Result<Response<Body>, ApiError> {
 }
 
 #[serverless_sdk::route(POST, "/orders")]
-async fn create_order(req: &Request) -> Result<Response<Body>, ApiError> {
+async fn create_order(req: &Request, clients: &Clients) -> Result<Response<Body>, ApiError> {
     let order: NewOrder = match req.payload() {
         Ok(Some(order)) => order,
         Ok(None) | Err(_) => {
@@ -87,8 +118,8 @@ async fn create_order(req: &Request) -> Result<Response<Body>, ApiError> {
         json!({ "demoUser": "true", "items": order.items }),
     );
     let total = price(order.items).await;
-    let in_stock = check_inventory(order.items).await;
-    archive_order(&order.customer_id, total).await;
+    let in_stock = check_inventory(clients, order.items).await;
+    archive_order(clients, &order.customer_id, total).await;
     save(total).await;
     Ok(Response::new(Body::from(
         json!({ "total": total, "in_stock": in_stock }).to_string(),
@@ -96,22 +127,9 @@ async fn create_order(req: &Request) -> Result<Response<Body>, ApiError> {
 }
 
 /// An S3 `PutObject` through the AWS SDK with the SDK's interceptor: a CLIENT span
-/// `S3.PutObject`. Runs when the quickstart found moto (the AWS emulator) to talk to.
-async fn archive_order(customer_id: &str, total: u64) {
-    static S3: tokio::sync::OnceCell<Option<aws_sdk_s3::Client>> =
-        tokio::sync::OnceCell::const_new();
-    let client = S3
-        .get_or_init(|| async {
-            std::env::var_os("AWS_ENDPOINT_URL")?;
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let s3 = aws_sdk_s3::config::Builder::from(&config)
-                .interceptor(serverless_sdk::integrations::client::AwsSdkInterceptor::new())
-                .force_path_style(true)
-                .build();
-            Some(aws_sdk_s3::Client::from_conf(s3))
-        })
-        .await;
-    if let Some(s3) = client {
+/// `S3.PutObject`.
+async fn archive_order(clients: &Clients, customer_id: &str, total: u64) {
+    if let Some(s3) = &clients.s3 {
         let _ = s3
             .put_object()
             .bucket("orders-archive")
@@ -124,13 +142,10 @@ async fn archive_order(customer_id: &str, total: u64) {
 
 /// An outgoing HTTP call through `reqwest` with the SDK's middleware: a CLIENT span, and the
 /// inventory service receives the trace in `traceparent`.
-async fn check_inventory(items: u32) -> bool {
-    let Ok(base) = std::env::var("QUICKSTART_INVENTORY_URL") else {
+async fn check_inventory(clients: &Clients, items: u32) -> bool {
+    let Some((client, base)) = &clients.inventory else {
         return false;
     };
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(serverless_sdk::integrations::client::HttpClientMiddleware::new())
-        .build();
     match client
         .get(format!("{base}/stock?items={items}"))
         .send()
@@ -188,7 +203,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .enable_all()
         .build()?;
     match std::env::var(ROLE).as_deref() {
-        Ok("api") => runtime.block_on(serverless_sdk_http::run(lambda_http::service_fn(api))),
+        Ok("api") => runtime.block_on(async {
+            let clients = Clients::from_env().await;
+            serverless_sdk_http::run(lambda_http::service_fn(|req| api(req, &clients))).await
+        }),
         Ok("queue") => runtime.block_on(serverless_sdk::run(service_fn(queue))),
         _ => runtime.block_on(drive()),
     }
