@@ -134,19 +134,36 @@ pub mod context {
 /// Wraps a Lambda handler: one invocation scope and root span per call, panics and `Err`
 /// values caught and reported.
 ///
-/// Works on `async fn(LambdaEvent<T>) -> Result<R, E>`, on the two-argument form
-/// `async fn(event: T, ctx: Context) -> Result<R, E>` (the wrapped function then takes a
-/// `LambdaEvent<T>`), and, with `serverless_sdk_http`, on `lambda_http` handlers
-/// `async fn(Request) -> Result<R, E>`. The wrapped function plugs into `service_fn` as
-/// before.
+/// The handler keeps its signature (visibility, generics, arguments), so it plugs into
+/// `service_fn(handler)`, `service_fn(|ev| handler(ev, &client))` or
+/// `service_fn(move |ev| handler(ev, state.clone()))` as before. Its arguments are the event
+/// and any state it takes; the event is found by this rule:
+///
+/// 1. the argument marked `#[event]` (and `#[context]` marks the context);
+/// 2. else the argument whose type is written `LambdaEvent<T>` or `Request` (a
+///    `lambda_http::Request`, through `serverless_sdk_http::serverless_handler`, which owns
+///    the HTTP trigger);
+/// 3. else, with an argument typed `Context`, the argument right before it: the
+///    `(event: T, ctx: Context)` shape, which the wrapped function takes as one
+///    `LambdaEvent<T>` in their place;
+/// 4. else the only argument.
+///
+/// Every other argument is state, passed through unchanged, before or after the event. Two
+/// arguments that both look like the event, a `Context` before its event or beside a
+/// `LambdaEvent`, or several arguments with nothing to tell the event apart are compile
+/// errors that say what to write; so are `unsafe`, `extern` and `const` handlers, methods,
+/// and handlers that are not `async` or do not return a `Result`.
 ///
 /// Options: `name = "..."` fixes the root span's name; `crate = "..."` names the path of
 /// this crate when it is re-exported under another name.
 ///
 /// An `Err` from a non-HTTP handler reaches Lambda with `errorType` set to the error's
-/// short type name (or [`ErrorType`]) and `errorMessage` its `Display` text.
+/// short type name (or [`ErrorType`]) and `errorMessage` its `Display` text. A
+/// `StreamResponse` returned under [`run`] streams inside its invocation.
 ///
 /// ```
+/// use std::sync::Arc;
+///
 /// use lambda_runtime::{Context, LambdaEvent};
 /// use serde_json::Value;
 /// use serverless_sdk::serverless_handler;
@@ -160,8 +177,20 @@ pub mod context {
 /// async fn orders(event: Value, ctx: Context) -> Result<String, std::io::Error> {
 ///     Ok(format!("{} for {}", event, ctx.request_id))
 /// }
+///
+/// struct Db;
+///
+/// #[serverless_handler]
+/// async fn save(db: &Db, event: LambdaEvent<Value>, limits: Arc<Vec<u32>>) -> Result<usize, std::io::Error> {
+///     let _ = db;
+///     Ok(event.payload.to_string().len().min(limits.len()))
+/// }
+///
 /// # let _ = lambda_runtime::service_fn(echo);
 /// # let _ = lambda_runtime::service_fn(orders);
+/// let db = Db;
+/// let limits = Arc::new(vec![1, 2]);
+/// let _service = lambda_runtime::service_fn(|event| save(&db, event, Arc::clone(&limits)));
 /// ```
 pub use serverless_sdk_macros::serverless_handler;
 
