@@ -74,7 +74,7 @@ capture_dyn!(
 /// normally: the invocation shows as failed (outcome `error:handled`, span status ERROR)
 /// and the error becomes an `exception` event on the current span.
 ///
-/// The Rust twin of the seed's `context.serverless_sdk.capture_exception(exc)`. Outside an
+/// The Rust twin of the Python SDK's `context.serverless_sdk.capture_exception(exc)`. Outside an
 /// invocation it records nothing and never panics.
 ///
 /// ```
@@ -151,7 +151,7 @@ pub fn capture_anyhow(error: &anyhow::Error) {
     capture_exception(dyn_error);
 }
 
-/// Records a message on the current invocation, like the seed's `capture_message`: an event
+/// Records a message on the current invocation, like Sentry's `capture_message`: an event
 /// on the current span. It does not mark the invocation as failed.
 ///
 /// ```

@@ -113,7 +113,7 @@ impl Drop for SpanHandle {
 
 /// Starts a span around the code that follows, until the guard is dropped.
 ///
-/// The Rust twin of the seed's `with span('label'):`. Spans nest: spans started while this
+/// The Rust twin of the Python SDK's `with span('label'):`. Spans nest: spans started while this
 /// guard lives become its children. Outside an invocation it records nothing.
 ///
 /// The guard is deliberately not `Send`: a guard held across `.await` would make every

@@ -49,7 +49,7 @@ impl Error for TagError {}
 /// Tags the current invocation so it can be found among millions: `tag` with `value`,
 /// plus optional `custom` JSON shown alongside.
 ///
-/// The Rust twin of the seed's `tag_event('customer-id', id, {'demoUser': 'true'})`. Each
+/// The Rust twin of the Python SDK's `tag_event('customer-id', id, {'demoUser': 'true'})`. Each
 /// tag becomes the root-span attribute `serverless.tag.<tag>` (and
 /// `serverless.tag.<tag>.custom` for the JSON). Values under sensitive keys are masked. Bad
 /// input is fixed up and reported as a `serverless.warning` event rather than lost; use
