@@ -60,7 +60,7 @@ pub use serverless_sdk::{
     capture_message, config, context, errors, export, init, integrations, runtime, set_endpoint,
     set_endpoint_with_method, spans, tag_event, try_tag_event,
 };
-pub use service::{HttpInvocationLayer, HttpInvocationService, Streamed};
+pub use service::{HttpInvocationFuture, HttpInvocationLayer, HttpInvocationService, Streamed};
 pub use trigger::{PayloadErrorExt, REQUEST_ID_HEADER};
 
 /// Wraps a handler; see [`serverless_sdk::serverless_handler`]. Re-exported here so that

@@ -10,7 +10,7 @@ use std::{
 
 use lambda_http::{IntoResponse, Request, Response, Service, tower::Layer};
 use lambda_runtime::Diagnostic;
-use serverless_sdk::__private::{ErrorInfo, Handled, HandlerMeta, classify_debug, handle};
+use serverless_sdk::__private::{ErrorInfo, Handled, HandlerMeta, Trigger, classify_debug, handle};
 
 use crate::{
     body::{ProxyResponse, SdkBody},
@@ -143,21 +143,37 @@ where
 {
     type Response = ProxyResponse;
     type Error = Diagnostic;
-    type Future = Handled<Buffered, Request, Result<R, E>, S::Future, fn(&E) -> ErrorInfo>;
+    type Future = HttpInvocationFuture<Buffered, S, R, E>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Diagnostic>> {
         self.inner.poll_ready(cx).map_err(not_ready)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let inner = &mut self.inner;
-        handle(
-            request,
-            &SERVICE_META,
-            |request| inner.call(request),
-            classify_debug::<E> as fn(&E) -> ErrorInfo,
-        )
+        call_in_invocation(&mut self.inner, request)
     }
+}
+
+/// The future of an [`HttpInvocationService`] over `S`, in the mode of the facade `F`.
+pub type HttpInvocationFuture<F, S, R, E> =
+    Handled<F, Request, Result<R, E>, <S as Service<Request>>::Future, fn(&E) -> ErrorInfo>;
+
+/// Calls `inner` with `request` inside the request's invocation.
+fn call_in_invocation<F, S, R, E>(
+    inner: &mut S,
+    request: Request,
+) -> HttpInvocationFuture<F, S, R, E>
+where
+    Request: Trigger<F, Result<R, E>>,
+    S: Service<Request, Response = R, Error = E>,
+    E: Debug,
+{
+    handle(
+        request,
+        &SERVICE_META,
+        |request| inner.call(request),
+        classify_debug::<E> as fn(&E) -> ErrorInfo,
+    )
 }
 
 impl<S, B, E> Service<Request> for HttpInvocationService<S, Streamed>
@@ -169,19 +185,13 @@ where
 {
     type Response = Response<SdkBody<B>>;
     type Error = Diagnostic;
-    type Future = Handled<Http, Request, Result<Response<B>, E>, S::Future, fn(&E) -> ErrorInfo>;
+    type Future = HttpInvocationFuture<Http, S, Response<B>, E>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Diagnostic>> {
         self.inner.poll_ready(cx).map_err(not_ready)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let inner = &mut self.inner;
-        handle(
-            request,
-            &SERVICE_META,
-            |request| inner.call(request),
-            classify_debug::<E> as fn(&E) -> ErrorInfo,
-        )
+        call_in_invocation(&mut self.inner, request)
     }
 }

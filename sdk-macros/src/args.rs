@@ -80,6 +80,36 @@ fn parse_option(
     set(&key, value)
 }
 
+/// Comma-separated `name = "..."` and `crate = "..."` options, each set once; anything
+/// else is an error that says `unexpected`.
+fn parse_name_and_crate(
+    input: ParseStream<'_>,
+    name: &mut Option<LitStr>,
+    krate: &mut Option<Path>,
+    check_name: fn(&LitStr) -> syn::Result<()>,
+    unexpected: &str,
+) -> syn::Result<()> {
+    while !input.is_empty() {
+        if !(input.peek(Ident) || input.peek(Token![crate])) || !input.peek2(Token![=]) {
+            return Err(input.error(unexpected));
+        }
+        parse_option(input, &["name", "crate"], |key, value| {
+            if key == "name" {
+                check_name(&value)?;
+                set_once(name, value, "name", key.span())
+            } else {
+                let path = parse_crate_path(&value)?;
+                set_once(krate, path, "crate", key.span())
+            }
+        })?;
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
+}
+
 /// `#[serverless_handler(name = "...", crate = "...")]`
 #[derive(Default)]
 pub(crate) struct HandlerArgs {
@@ -90,30 +120,18 @@ pub(crate) struct HandlerArgs {
 impl Parse for HandlerArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = Self::default();
-        while !input.is_empty() {
-            if input.peek(LitStr) {
-                let lit: LitStr = input.parse()?;
-                return Err(syn::Error::new(
-                    lit.span(),
-                    "options are written `key = \"value\"`: `name = \"...\"` or `crate = \"...\"`",
-                ));
-            }
-            parse_option(input, &["name", "crate"], |key, value| {
-                if key == "name" {
-                    if value.value().trim().is_empty() {
-                        return Err(syn::Error::new(value.span(), "`name` cannot be empty"));
-                    }
-                    set_once(&mut args.name, value, "name", key.span())
-                } else {
-                    let path = parse_crate_path(&value)?;
-                    set_once(&mut args.krate, path, "crate", key.span())
+        parse_name_and_crate(
+            input,
+            &mut args.name,
+            &mut args.krate,
+            |name| {
+                if name.value().trim().is_empty() {
+                    return Err(syn::Error::new(name.span(), "`name` cannot be empty"));
                 }
-            })?;
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
+                Ok(())
+            },
+            "options are written `key = \"value\"`: `name = \"...\"` or `crate = \"...\"`",
+        )?;
         Ok(args)
     }
 }
@@ -136,26 +154,13 @@ impl Parse for SpanArgs {
                 input.parse::<Token![,]>()?;
             }
         }
-        while !input.is_empty() {
-            if !(input.peek(Ident) || input.peek(Token![crate])) || !input.peek2(Token![=]) {
-                return Err(input.error(
-                    "expected a string label, e.g. `#[span(\"db.query\")]`, or an option `name = \"...\"` / `crate = \"...\"`",
-                ));
-            }
-            parse_option(input, &["name", "crate"], |key, value| {
-                if key == "name" {
-                    check_label(&value)?;
-                    set_once(&mut args.label, value, "name", key.span())
-                } else {
-                    let path = parse_crate_path(&value)?;
-                    set_once(&mut args.krate, path, "crate", key.span())
-                }
-            })?;
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
+        parse_name_and_crate(
+            input,
+            &mut args.label,
+            &mut args.krate,
+            check_label,
+            "expected a string label, e.g. `#[span(\"db.query\")]`, or an option `name = \"...\"` / `crate = \"...\"`",
+        )?;
         Ok(args)
     }
 }

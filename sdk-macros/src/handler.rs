@@ -14,27 +14,17 @@ use syn::{
 
 use crate::{
     args::{Facade, HandlerArgs, RouteArgs},
-    util::{self, emit_with_error},
+    util,
 };
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream, facade: Facade) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(_) => {
-            return util::not_a_function(
-                item,
-                "#[serverless_handler] goes on an `async fn` handler, e.g. `async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error>`",
-            );
-        }
-    };
-    let args = match syn::parse2::<HandlerArgs>(args) {
-        Ok(a) => a,
-        Err(e) => return emit_with_error(&strip_markers(&func), e),
-    };
-    match expand_handler(&func, args, facade) {
-        Ok(tokens) => tokens,
-        Err(e) => emit_with_error(&strip_markers(&func), e),
-    }
+    util::expand_fn(
+        args,
+        item,
+        "#[serverless_handler] goes on an `async fn` handler, e.g. `async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error>`",
+        strip_markers,
+        |func, args: HandlerArgs| expand_handler(func, args, facade),
+    )
 }
 
 /// Whether an attribute is this crate's `#[route(..)]`: `route`, or a path to it through

@@ -6,27 +6,17 @@ use syn::{ItemFn, LitStr, ReturnType, Type};
 
 use crate::{
     args::{Facade, SpanArgs},
-    util::{self, emit_with_error},
+    util,
 };
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream, facade: Facade) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(_) => {
-            return util::not_a_function(
-                item,
-                "#[span] goes on a function with a body (free fn, method or async fn)",
-            );
-        }
-    };
-    let args = match syn::parse2::<SpanArgs>(args) {
-        Ok(a) => a,
-        Err(e) => return emit_with_error(&func, e),
-    };
-    match expand_span(&func, args, facade) {
-        Ok(tokens) => tokens,
-        Err(e) => emit_with_error(&func, e),
-    }
+    util::expand_fn(
+        args,
+        item,
+        "#[span] goes on a function with a body (free fn, method or async fn)",
+        ItemFn::clone,
+        |func, args: SpanArgs| expand_span(func, args, facade),
+    )
 }
 
 fn expand_span(func: &ItemFn, args: SpanArgs, facade: Facade) -> syn::Result<TokenStream> {

@@ -21,6 +21,27 @@ impl Errors {
     }
 }
 
+/// Expands an attribute macro on a function: parses the item (an error at its first tokens
+/// if it is no function with a body, `not_fn` saying where the attribute goes) and the
+/// arguments, then runs `expand`. On any error the user's function is emitted unchanged
+/// (`emit` prepares it) next to the error, so IDEs and other diagnostics keep working.
+pub(crate) fn expand_fn<A: syn::parse::Parse>(
+    args: TokenStream,
+    item: TokenStream,
+    not_fn: &str,
+    emit: fn(&ItemFn) -> ItemFn,
+    expand: impl FnOnce(&ItemFn, A) -> syn::Result<TokenStream>,
+) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => return not_a_function(item, not_fn),
+    };
+    match syn::parse2::<A>(args).and_then(|args| expand(&func, args)) {
+        Ok(tokens) => tokens,
+        Err(e) => emit_with_error(&emit(&func), e),
+    }
+}
+
 /// The user's function unchanged plus the error, so IDEs and other diagnostics keep working.
 pub(crate) fn emit_with_error(func: &ItemFn, error: syn::Error) -> TokenStream {
     let error = error.to_compile_error();

@@ -16,6 +16,19 @@ use std::{
     time::Duration,
 };
 
+use aws_smithy_runtime_api::client::{
+    http::{
+        HttpConnector as HttpConnectorTrait, HttpConnectorFuture, SharedHttpClient,
+        SharedHttpConnector, http_client_fn,
+    },
+    orchestrator::{HttpRequest, HttpResponse},
+    result::ConnectorError,
+};
+use aws_smithy_types::body::SdkBody;
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
 use tokio::io::AsyncBufReadExt;
 
 /// The moto release the kit runs, as a pip requirement.
@@ -343,5 +356,73 @@ impl Moto {
     #[must_use]
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+}
+
+/// The HTTP client the AWS SDK for Rust uses in tests: plain HTTP to the emulator (no TLS
+/// stack in the test build), through `service` — a `hyper_util` client from
+/// [`hyper_client`], or one wrapped in tower layers of your own (the SDK's CLIENT-span
+/// layer, for instance).
+///
+/// ```no_run
+/// let http = serverless_sdk_tests::moto::aws_http_client(serverless_sdk_tests::moto::hyper_client());
+/// // aws_sdk_s3::config::Builder::new().http_client(http)…
+/// # let _ = http;
+/// ```
+pub fn aws_http_client<S, B>(service: S) -> SharedHttpClient
+where
+    S: tower_service::Service<http::Request<SdkBody>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::error::Error + Send + Sync + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let connector = SharedHttpConnector::new(Connector(service));
+    http_client_fn(move |_settings, _components| connector.clone())
+}
+
+/// A plain-HTTP `hyper_util` client for [`aws_http_client`].
+#[must_use]
+pub fn hyper_client() -> Client<HttpConnector, SdkBody> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+#[derive(Clone, Debug)]
+struct Connector<S>(S);
+
+impl<S, B> HttpConnectorTrait for Connector<S>
+where
+    S: tower_service::Service<http::Request<SdkBody>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::error::Error + Send + Sync + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let mut service = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            let request = request
+                .try_into_http1x()
+                .map_err(|e| ConnectorError::user(e.into()))?;
+            std::future::poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            let response = service
+                .call(request)
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?;
+            HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
+                .map_err(|e| ConnectorError::other(e.into(), None))
+        })
     }
 }

@@ -195,52 +195,8 @@ async fn client_calls(_event: LambdaEvent<Value>) -> Result<Value, std::io::Erro
     Ok(calls)
 }
 
-/// The AWS SDK's HTTP client in these tests: plain HTTP through `hyper_util`, under
-/// `HttpClientLayer`, so a request reported twice would show as an extra HTTP span.
-mod aws_http {
-    use aws_smithy_runtime_api::client::{
-        http::{
-            HttpConnector as SmithyConnector, HttpConnectorFuture, SharedHttpClient,
-            SharedHttpConnector, http_client_fn,
-        },
-        orchestrator::{HttpRequest, HttpResponse},
-        result::ConnectorError,
-    };
-    use aws_smithy_types::body::SdkBody;
-    use hyper_util::{
-        client::legacy::{Client, connect::HttpConnector},
-        rt::TokioExecutor,
-    };
-    use lambda_runtime::tower::{Layer, ServiceExt};
-    use serverless_sdk::integrations::client::{HttpClientLayer, HttpClientService};
-
-    #[derive(Clone, Debug)]
-    struct Connector(HttpClientService<Client<HttpConnector, SdkBody>>);
-
-    impl SmithyConnector for Connector {
-        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-            let client = self.0.clone();
-            HttpConnectorFuture::new(async move {
-                let request = request
-                    .try_into_http1x()
-                    .map_err(|e| ConnectorError::user(e.into()))?;
-                let response = client
-                    .oneshot(request)
-                    .await
-                    .map_err(|e| ConnectorError::io(e.into()))?;
-                HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
-                    .map_err(|e| ConnectorError::other(e.into(), None))
-            })
-        }
-    }
-
-    pub(crate) fn client() -> SharedHttpClient {
-        let hyper = Client::builder(TokioExecutor::new()).build_http();
-        let connector = SharedHttpConnector::new(Connector(HttpClientLayer::new().layer(hyper)));
-        http_client_fn(move |_settings, _components| connector.clone())
-    }
-}
-
+/// The AWS clients of the function. Their HTTP client is plain HTTP through `hyper_util`,
+/// under `HttpClientLayer`, so a request reported twice would show as an extra HTTP span.
 struct Aws {
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -263,7 +219,9 @@ fn aws() -> &'static Aws {
             None,
             "e2e",
         );
-        let http = aws_http::client();
+        let http = serverless_sdk_tests::moto::aws_http_client(
+            HttpClientLayer::new().layer(serverless_sdk_tests::moto::hyper_client()),
+        );
         let region = aws_sdk_s3::config::Region::new("us-east-1");
         let s3 = aws_sdk_s3::Config::builder()
             .behavior_version_latest()

@@ -401,7 +401,9 @@ fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::config::Credentials::new("AKIDIDEM", "moto-secret", None, None, "test");
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version_latest()
-        .http_client(plain_http::client())
+        .http_client(serverless_sdk_tests::moto::aws_http_client(
+            serverless_sdk_tests::moto::hyper_client(),
+        ))
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(credentials)
         .endpoint_url(endpoint)
@@ -446,49 +448,6 @@ async fn create_table_with_key(client: &aws_sdk_dynamodb::Client, key: &str) -> 
         .await
         .unwrap_or_else(|e| panic!("CreateTable: {e:?}"));
     table
-}
-
-/// The AWS SDK's HTTP client in these tests: plain HTTP through `hyper_util`, no TLS.
-mod plain_http {
-    use aws_smithy_runtime_api::client::{
-        http::{
-            HttpConnector as SmithyConnector, HttpConnectorFuture, SharedHttpClient,
-            SharedHttpConnector, http_client_fn,
-        },
-        orchestrator::{HttpRequest, HttpResponse},
-        result::ConnectorError,
-    };
-    use aws_smithy_types::body::SdkBody;
-    use hyper_util::{
-        client::legacy::{Client, connect::HttpConnector},
-        rt::TokioExecutor,
-    };
-
-    #[derive(Clone, Debug)]
-    struct Connector(Client<HttpConnector, SdkBody>);
-
-    impl SmithyConnector for Connector {
-        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-            let client = self.0.clone();
-            HttpConnectorFuture::new(async move {
-                let request = request
-                    .try_into_http1x()
-                    .map_err(|e| ConnectorError::user(e.into()))?;
-                let response = client
-                    .request(request)
-                    .await
-                    .map_err(|e| ConnectorError::io(e.into()))?;
-                HttpResponse::try_from(response.map(SdkBody::from_body_1_x))
-                    .map_err(|e| ConnectorError::other(e.into(), None))
-            })
-        }
-    }
-
-    pub(crate) fn client() -> SharedHttpClient {
-        let hyper = Client::builder(TokioExecutor::new()).build_http();
-        let connector = SharedHttpConnector::new(Connector(hyper));
-        http_client_fn(move |_settings, _components| connector.clone())
-    }
 }
 
 // ---------------------------------------------------------------------------------------

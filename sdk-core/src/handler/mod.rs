@@ -182,12 +182,22 @@ pub struct Root {
     held: AtomicBool,
 }
 
+/// What a handle on an invocation shows of itself.
+fn debug_handle(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    current: &Current,
+    owned: bool,
+) -> std::fmt::Result {
+    f.debug_struct(name)
+        .field("request_id", &current.inv.request_id)
+        .field("owned", &owned)
+        .finish_non_exhaustive()
+}
+
 impl std::fmt::Debug for Root {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Root")
-            .field("request_id", &self.current.inv.request_id)
-            .field("owned", &self.owned)
-            .finish_non_exhaustive()
+        debug_handle(f, "Root", &self.current, self.owned)
     }
 }
 
@@ -358,10 +368,7 @@ pub struct Held {
 
 impl std::fmt::Debug for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Held")
-            .field("request_id", &self.current.inv.request_id)
-            .field("owned", &self.owned)
-            .finish_non_exhaustive()
+        debug_handle(f, "Held", &self.current, self.owned)
     }
 }
 

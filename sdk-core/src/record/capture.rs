@@ -161,18 +161,7 @@ pub fn capture_message(message: impl AsRef<str>) {
     current::with(|c| {
         if let Some(c) = c {
             let text = redact::clean_text(message.as_ref(), c.inv.settings);
-            push_event(
-                c,
-                Event::new(
-                    attr::MESSAGE_EVENT,
-                    SystemTime::now(),
-                    vec![
-                        KeyValue::new(attr::MESSAGE, text),
-                        KeyValue::new(attr::LEVEL, "info"),
-                    ],
-                    0,
-                ),
-            );
+            push_event(c, message_event(attr::MESSAGE_EVENT, text, "info"));
         }
     });
 }
@@ -232,16 +221,18 @@ pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool,
 /// Records a `serverless.warning` event: bad input the SDK fixed up or refused.
 pub(crate) fn warn(c: &Current, message: &str) {
     let message = redact::redact_text(message, c.inv.settings).into_owned();
-    push_event(
-        c,
-        Event::new(
-            attr::WARNING_EVENT,
-            SystemTime::now(),
-            vec![
-                KeyValue::new(attr::MESSAGE, message),
-                KeyValue::new(attr::LEVEL, "warn"),
-            ],
-            0,
-        ),
-    );
+    push_event(c, message_event(attr::WARNING_EVENT, message, "warn"));
+}
+
+/// An event named `name` carrying a `message` and its `level`.
+pub(crate) fn message_event(name: &'static str, message: String, level: &'static str) -> Event {
+    Event::new(
+        name,
+        SystemTime::now(),
+        vec![
+            KeyValue::new(attr::MESSAGE, message),
+            KeyValue::new(attr::LEVEL, level),
+        ],
+        0,
+    )
 }

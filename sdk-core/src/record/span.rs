@@ -359,24 +359,22 @@ impl ClientSpan {
 
     /// The W3C `traceparent` header naming this span as the callee's parent.
     pub(crate) fn traceparent(&self) -> Option<String> {
-        let c = self.handle.cur.as_ref()?;
-        let span_id = c.inv.span_id(c.span)?;
-        Some(crate::invocation::trace_context::w3c_header(
-            c.inv.trace_id,
-            span_id,
-            c.inv.sampled,
-        ))
+        self.header(crate::invocation::trace_context::w3c_header)
     }
 
     /// The X-Ray `X-Amzn-Trace-Id` header naming this span as the callee's parent.
     pub(crate) fn xray_header(&self) -> Option<String> {
+        self.header(crate::invocation::trace_context::xray_header)
+    }
+
+    /// A trace header naming this span, in the `format` of a propagator.
+    fn header(
+        &self,
+        format: fn(opentelemetry::trace::TraceId, opentelemetry::trace::SpanId, bool) -> String,
+    ) -> Option<String> {
         let c = self.handle.cur.as_ref()?;
         let span_id = c.inv.span_id(c.span)?;
-        Some(crate::invocation::trace_context::xray_header(
-            c.inv.trace_id,
-            span_id,
-            c.inv.sampled,
-        ))
+        Some(format(c.inv.trace_id, span_id, c.inv.sampled))
     }
 
     /// Ends the span now.
