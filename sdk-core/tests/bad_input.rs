@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
 
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use serverless_sdk::{
     Config, errors::TagError, export::Exporter, serverless_handler, set_endpoint, span,
     try_tag_event,
 };
-use serverless_sdk_tests::{otlp::FlatSpan, recorder::Recorder};
+use serverless_sdk_tests::{events::lambda_event as event, otlp::FlatSpan, recorder::Recorder};
 
 /// What the SDK of this process exports.
 fn recorder() -> Recorder {
@@ -83,10 +83,6 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
         _ => {}
     }
     Ok(json!(results))
-}
-
-fn event(payload: Value) -> LambdaEvent<Value> {
-    LambdaEvent::new(payload, Context::default())
 }
 
 #[tokio::test]

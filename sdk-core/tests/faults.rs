@@ -12,9 +12,10 @@ use std::{
     },
 };
 
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use serverless_sdk::{Config, export, export::Exporter, serverless_handler};
+use serverless_sdk_tests::events::lambda_event as event;
 use serverless_sdk_tests::recorder::Recorder;
 
 const OK: u8 = 0;
@@ -55,10 +56,6 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
         return Err(std::io::Error::other("handler failed"));
     }
     Ok(json!({ "echo": event.payload["n"] }))
-}
-
-fn event(payload: Value) -> LambdaEvent<Value> {
-    LambdaEvent::new(payload, Context::default())
 }
 
 #[tokio::test]

@@ -2,12 +2,12 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
 
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use serverless_sdk::{
     Config, capture_exception, export::Exporter, serverless_handler, span, tag_event,
 };
-use serverless_sdk_tests::{otlp::STATUS_ERROR, recorder::Recorder};
+use serverless_sdk_tests::{events::lambda_event as event, otlp::STATUS_ERROR, recorder::Recorder};
 
 #[derive(Debug, thiserror::Error)]
 #[error("Account {0} is in use!")]
@@ -54,10 +54,6 @@ async fn create_account(event: LambdaEvent<Value>) -> Result<Value, AccountAlrea
         panic!("kaboom");
     }
     Ok(json!({ "total": total }))
-}
-
-fn event(payload: Value) -> LambdaEvent<Value> {
-    LambdaEvent::new(payload, Context::default())
 }
 
 #[tokio::test]

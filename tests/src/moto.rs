@@ -369,19 +369,7 @@ impl Moto {
 /// // aws_sdk_s3::config::Builder::new().http_client(http)…
 /// # let _ = http;
 /// ```
-pub fn aws_http_client<S, B>(service: S) -> SharedHttpClient
-where
-    S: tower_service::Service<http::Request<SdkBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + Sync
-        + std::fmt::Debug
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: std::error::Error + Send + Sync + 'static,
-    B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
+pub fn aws_http_client<S: HttpService>(service: S) -> SharedHttpClient {
     let connector = SharedHttpConnector::new(Connector(service));
     http_client_fn(move |_settings, _components| connector.clone())
 }
@@ -395,7 +383,28 @@ pub fn hyper_client() -> Client<HttpConnector, SdkBody> {
 #[derive(Clone, Debug)]
 struct Connector<S>(S);
 
-impl<S, B> HttpConnectorTrait for Connector<S>
+/// An HTTP client service the AWS SDK can send its requests through: what
+/// [`aws_http_client`] takes.
+pub trait HttpService:
+    tower_service::Service<
+        http::Request<SdkBody>,
+        Response = http::Response<Self::Body>,
+        Future: Send + 'static,
+        Error: std::error::Error + Send + Sync + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
+{
+    /// The body of its responses.
+    type Body: http_body::Body<Data = bytes::Bytes, Error: std::error::Error + Send + Sync + 'static>
+        + Send
+        + Sync
+        + 'static;
+}
+
+impl<S, B> HttpService for S
 where
     S: tower_service::Service<http::Request<SdkBody>, Response = http::Response<B>>
         + Clone
@@ -408,6 +417,10 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    type Body = B;
+}
+
+impl<S: HttpService> HttpConnectorTrait for Connector<S> {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let mut service = self.0.clone();
         HttpConnectorFuture::new(async move {

@@ -53,6 +53,17 @@ async fn create_order(runs: &AtomicUsize, event: &Value) -> Result<Value, std::i
     Ok(json!({ "orderId": event["orderId"], "row": row }))
 }
 
+/// Runs `create_order` for `event` under `idem`, which must succeed.
+async fn order<S: Store + 'static>(
+    idem: &Idempotency<S>,
+    runs: &AtomicUsize,
+    event: &Value,
+) -> Value {
+    idem.run_until(event, in_30s(), || create_order(runs, event))
+        .await
+        .unwrap()
+}
+
 async fn suite<S: Store + 'static>(store: S) {
     let store = Arc::new(store);
     first_call_runs_second_replays(&store).await;
@@ -67,15 +78,9 @@ async fn first_call_runs_second_replays<S: Store + 'static>(store: &Arc<S>) {
     let idem = idem(store, "replay");
     let runs = AtomicUsize::new(0);
     let event = json!({ "orderId": "o-1", "qty": 2 });
-    let first = idem
-        .run_until(&event, in_30s(), || create_order(&runs, &event))
-        .await
-        .unwrap();
+    let first = order(&idem, &runs, &event).await;
     assert_eq!(first, json!({ "orderId": "o-1", "row": 1 }));
-    let second = idem
-        .run_until(&event, in_30s(), || create_order(&runs, &event))
-        .await
-        .unwrap();
+    let second = order(&idem, &runs, &event).await;
     assert_eq!(second, first, "the second call replays the stored response");
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
@@ -133,10 +138,7 @@ async fn a_failure_lets_the_retry_run<S: Store + 'static>(store: &Arc<S>) {
         panic!("{failed:?}")
     };
     assert_eq!(e.to_string(), "payment declined");
-    let retried = idem
-        .run_until(&event, in_30s(), || create_order(&runs, &event))
-        .await
-        .unwrap();
+    let retried = order(&idem, &runs, &event).await;
     assert_eq!(retried, json!({ "orderId": "o-1", "row": 2 }));
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
@@ -169,15 +171,9 @@ async fn an_expired_in_progress_record_is_taken_over<S: Store + 'static>(store: 
     );
     let past = deadline + Duration::from_millis(100);
     tokio::time::sleep(past.duration_since(SystemTime::now()).unwrap_or_default()).await;
-    let taken_over = idem
-        .run_until(&event, in_30s(), || create_order(&runs, &event))
-        .await
-        .unwrap();
+    let taken_over = order(&idem, &runs, &event).await;
     assert_eq!(taken_over, json!({ "orderId": "o-1", "row": 1 }));
-    let replayed = idem
-        .run_until(&event, in_30s(), || create_order(&runs, &event))
-        .await
-        .unwrap();
+    let replayed = order(&idem, &runs, &event).await;
     assert_eq!(replayed, taken_over);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
@@ -335,10 +331,7 @@ async fn dynamodb_attribute_names_are_configurable() {
     let runs = AtomicUsize::new(0);
     let event = json!({ "id": 1, "v": 2 });
     for _ in 0..2 {
-        let r = idem
-            .run_until(&event, in_30s(), || create_order(&runs, &event))
-            .await
-            .unwrap();
+        let r = order(&idem, &runs, &event).await;
         assert_eq!(r["row"], 1);
     }
     let items = client.scan().table_name(&table).send().await.unwrap();
