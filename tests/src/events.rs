@@ -368,6 +368,18 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&decoded).into_owned()
 }
 
+/// `payload` as `lambda_runtime` hands it to a handler, with a default context: for calling
+/// an annotated handler directly, in process.
+///
+/// ```
+/// let event = serverless_sdk_tests::events::lambda_event(serde_json::json!({ "n": 1 }));
+/// assert_eq!(event.payload["n"], 1);
+/// ```
+#[must_use]
+pub fn lambda_event(payload: Value) -> lambda_runtime::LambdaEvent<Value> {
+    lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -484,16 +496,4 @@ mod tests {
             json!({ "key": "a/b.txt" })
         );
     }
-}
-
-/// `payload` as `lambda_runtime` hands it to a handler, with a default context: for calling
-/// an annotated handler directly, in process.
-///
-/// ```
-/// let event = serverless_sdk_tests::events::lambda_event(serde_json::json!({ "n": 1 }));
-/// assert_eq!(event.payload["n"], 1);
-/// ```
-#[must_use]
-pub fn lambda_event(payload: Value) -> lambda_runtime::LambdaEvent<Value> {
-    lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default())
 }
