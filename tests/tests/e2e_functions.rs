@@ -280,15 +280,26 @@ fn streamed(outcome: &serverless_sdk_tests::runtime_api::InvokeOutcome) -> (Valu
     (prelude, String::from_utf8(body.to_vec()).unwrap())
 }
 
-fn feed_event(path: &str) -> Value {
-    events::function_url("GET", path, None)
+/// Invokes the feed function with a Function URL `GET path`: what it streamed.
+async fn get_feed(
+    function: &Function,
+    path: &str,
+) -> (
+    serverless_sdk_tests::runtime_api::InvokeOutcome,
+    Value,
+    String,
+) {
+    let outcome = function
+        .invoke(&events::function_url("GET", path, None))
+        .await;
+    let (prelude, body) = streamed(&outcome);
+    (outcome, prelude, body)
 }
 
 #[tokio::test]
 async fn a_streamed_response_lasts_until_its_last_byte() {
     let function = Function::test_child("feed", "streaming", &[]).await;
-    let outcome = function.invoke(&feed_event("/feed/ok")).await;
-    let (prelude, body) = streamed(&outcome);
+    let (outcome, prelude, body) = get_feed(&function, "/feed/ok").await;
     assert_eq!(prelude["statusCode"], json!(200));
     assert_eq!(body, "one\ntwo\nthree\n");
 
@@ -311,8 +322,7 @@ async fn a_stream_that_fails_halfway_ends_cleanly_and_is_recorded() {
         ("/feed/fails-halfway", "one\ntwo\n", "FeedBroken"),
         ("/feed/panics-halfway", "one\n", "Panic"),
     ] {
-        let outcome = function.invoke(&feed_event(path)).await;
-        let (prelude, body) = streamed(&outcome);
+        let (outcome, prelude, body) = get_feed(&function, path).await;
         assert_eq!(prelude["statusCode"], json!(200), "{path}");
         assert_eq!(
             body, sent,
@@ -338,16 +348,14 @@ async fn a_stream_that_fails_halfway_ends_cleanly_and_is_recorded() {
         );
     }
     // The process goes on serving.
-    let outcome = function.invoke(&feed_event("/feed/ok")).await;
-    assert_eq!(streamed(&outcome).1, "one\ntwo\nthree\n");
+    assert_eq!(get_feed(&function, "/feed/ok").await.2, "one\ntwo\nthree\n");
     function.stop().await;
 }
 
 #[tokio::test]
 async fn a_stream_that_fails_before_its_first_byte_answers_the_proxy_500() {
     let function = Function::test_child("feed", "streaming", &[]).await;
-    let outcome = function.invoke(&feed_event("/feed/fails-early")).await;
-    let (prelude, body) = streamed(&outcome);
+    let (outcome, prelude, body) = get_feed(&function, "/feed/fails-early").await;
     assert_eq!(prelude["statusCode"], json!(500));
     assert_eq!(
         prelude["headers"]["content-type"],

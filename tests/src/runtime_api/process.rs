@@ -202,17 +202,6 @@ impl FunctionProcess {
             .await
     }
 
-    /// Like [`FunctionProcess::wait_for_stdout`], for stderr.
-    pub async fn wait_for_stderr(
-        &self,
-        predicate: impl Fn(&str) -> bool,
-        timeout: Duration,
-    ) -> Option<String> {
-        self.stderr
-            .wait_for_line(&predicate, Instant::now() + timeout)
-            .await
-    }
-
     /// Waits up to `timeout` for the process to exit, then (within the same timeout, at most
     /// two more seconds) for its output to be fully collected. `None` if it is still running.
     pub async fn wait_exit(&self, timeout: Duration) -> Option<ExitStatus> {
