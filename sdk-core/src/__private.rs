@@ -9,11 +9,13 @@
 //!   Return>`, the body's future typed with [`typed_future`], `META` a [`HandlerMeta`];
 //! * a `#[span]` function calls [`start_span`] / [`start_async_span`] / [`enter_span`] /
 //!   [`instrument`] / [`instrument_boxed`] and [`record_result!`](record_result);
-//! * `#[route]` calls [`set_route`].
+//! * `#[route]` calls [`set_route`];
+//! * `#[derive(HttpError)]` implements [`HttpError`] with [`Cow`] and [`reason_phrase`].
 #![allow(missing_docs, unreachable_pub)]
 
 pub use crate::__classify as classify;
 pub use crate::__record_result as record_result;
+pub use crate::handler::errors::{HttpError, reason_phrase};
 pub use crate::handler::{
     Completion, Handled, HandlerMeta, HandlerOutcome, HandlerResult, Held, Root, Start, Trigger,
     classify::{Core, ErrorInfo, Facade, Probe, classify_debug, ladder},
@@ -28,6 +30,7 @@ pub use crate::record::{
     },
 };
 pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+pub use std::borrow::Cow;
 
 use crate::{
     invocation::{EndpointSource, current},

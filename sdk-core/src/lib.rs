@@ -229,6 +229,32 @@ pub use serverless_sdk_macros::span;
 /// ```
 pub use serverless_sdk_macros::route;
 
+/// Derives [`HttpError`](trait@HttpError) from an `#[http(..)]` attribute on each variant:
+/// the status, and optionally the public message, which may name the variant's fields as
+/// `format!` does (`{0}` for a tuple field, `{id}` for a named one). A variant without a
+/// message answers the status's reason phrase; an `#[http(..)]` on the enum is the default
+/// of the variants without one.
+///
+/// ```
+/// use serverless_sdk::HttpError;
+///
+/// #[derive(Debug, HttpError)]
+/// enum ApiError {
+///     #[http(404, "order {0} not found")]
+///     NotFound(u64),
+///     #[http(409, "{name} is taken")]
+///     Taken { name: String },
+///     #[http(500)]
+///     Database,
+/// }
+///
+/// assert_eq!(ApiError::NotFound(7).status_code(), 404);
+/// assert_eq!(ApiError::NotFound(7).public_message(), "order 7 not found");
+/// assert_eq!(ApiError::Taken { name: "bob".into() }.public_message(), "bob is taken");
+/// assert_eq!(ApiError::Database.public_message(), "Internal Server Error");
+/// ```
+pub use serverless_sdk_macros::HttpError;
+
 /// Renamed [`integrations::tracing::ServerlessTracingLayer`].
 #[cfg(feature = "tracing")]
 #[doc(hidden)]

@@ -56,7 +56,7 @@ pub use body::{ProxyResponse, SdkBody};
 /// Starts a span around the code that follows; see [`serverless_sdk::span`](fn@serverless_sdk::span).
 pub use serverless_sdk::spans::span;
 pub use serverless_sdk::{
-    Config, ContextExt, Error, ErrorType, FutureExt, HttpError, attributes, capture_exception,
+    Config, ContextExt, Error, ErrorType, FutureExt, attributes, capture_exception,
     capture_message, config, context, errors, export, init, integrations, runtime, set_endpoint,
     set_endpoint_with_method, spans, tag_event, try_tag_event,
 };
@@ -72,6 +72,12 @@ pub use serverless_sdk_macros::span_via_http as span;
 
 /// Sets the endpoint; see [`serverless_sdk::route`].
 pub use serverless_sdk_macros::route_via_http as route;
+
+/// Maps an error to an HTTP response; see [`serverless_sdk::HttpError`](trait@serverless_sdk::HttpError).
+pub use serverless_sdk::errors::HttpError;
+
+/// Derives `HttpError`; see [`serverless_sdk::HttpError`](derive@serverless_sdk::HttpError).
+pub use serverless_sdk_macros::HttpErrorViaHttp as HttpError;
 
 #[cfg(feature = "axum")]
 pub mod axum;

@@ -39,27 +39,14 @@ fn request(mut event: Value, body: Option<&str>) -> Request {
         .with_lambda_context(ctx)
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, HttpError)]
 enum ApiError {
     #[error("database password=hunter2 rejected the query")]
+    #[http(500)]
     Database,
     #[error("order {0} not found")]
+    #[http(404, "order {0} not found")]
     NotFound(u64),
-}
-
-impl HttpError for ApiError {
-    fn status_code(&self) -> u16 {
-        match self {
-            Self::Database => 500,
-            Self::NotFound(_) => 404,
-        }
-    }
-    fn public_message(&self) -> std::borrow::Cow<'static, str> {
-        match self {
-            Self::Database => "Internal Server Error".into(),
-            Self::NotFound(id) => format!("order {id} not found").into(),
-        }
-    }
 }
 
 #[derive(serde::Deserialize)]

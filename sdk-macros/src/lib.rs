@@ -10,6 +10,7 @@ use proc_macro::TokenStream;
 
 mod args;
 mod handler;
+mod http_error;
 mod route;
 #[allow(dead_code, unreachable_pub)]
 mod route_template;
@@ -57,4 +58,18 @@ pub fn span_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn route_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
     route::expand(args.into(), item.into(), Facade::Http).into()
+}
+
+/// Derives `HttpError` from `#[http(STATUS)]` / `#[http(STATUS, "message")]` on each
+/// variant; see `serverless_sdk::HttpError`.
+#[proc_macro_derive(HttpError, attributes(http))]
+pub fn derive_http_error(item: TokenStream) -> TokenStream {
+    http_error::expand(item.into(), Facade::Core).into()
+}
+
+/// `HttpError` for code that depends on `serverless_sdk_http` only.
+#[doc(hidden)]
+#[proc_macro_derive(HttpErrorViaHttp, attributes(http))]
+pub fn derive_http_error_via_http(item: TokenStream) -> TokenStream {
+    http_error::expand(item.into(), Facade::Http).into()
 }

@@ -5,7 +5,7 @@
 //! Each test re-executes this binary as the function process (`function_child`).
 #![allow(clippy::unwrap_used)]
 
-use std::{borrow::Cow, collections::HashMap, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use lambda_http::{Body, Request, RequestExt, RequestPayloadExt, Response, service_fn};
 use serde_json::{Value, json};
@@ -19,27 +19,14 @@ use serverless_sdk_tests::{
 };
 use tokio::task::JoinSet;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, HttpError)]
 enum ApiError {
     #[error("order {0} not found")]
+    #[http(404, "order {0} not found")]
     NotFound(u64),
     #[error("database rejected password=hunter2 for user admin")]
+    #[http(500)]
     Database,
-}
-
-impl HttpError for ApiError {
-    fn status_code(&self) -> u16 {
-        match self {
-            Self::NotFound(_) => 404,
-            Self::Database => 500,
-        }
-    }
-    fn public_message(&self) -> Cow<'static, str> {
-        match self {
-            Self::NotFound(id) => format!("order {id} not found").into(),
-            Self::Database => "Internal Server Error".into(),
-        }
-    }
 }
 
 #[derive(serde::Deserialize)]

@@ -39,23 +39,18 @@ struct Clients {
     bucket: String,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// A failure of an upstream service answers `502 Bad Gateway`; a request without an id
+/// `400`.
+#[derive(Debug, thiserror::Error, HttpError)]
+#[http(502)]
 enum ReportError {
     #[error("the rates API failed: {0}")]
     Rates(#[from] reqwest_middleware::Error),
     #[error("S3 refused the report: {0}")]
     Storage(String),
     #[error("no report id in the path")]
+    #[http(400)]
     NoId,
-}
-
-impl HttpError for ReportError {
-    fn status_code(&self) -> u16 {
-        match self {
-            Self::NoId => 400,
-            _ => 502,
-        }
-    }
 }
 
 async fn init() -> Result<Clients, Error> {

@@ -6,7 +6,7 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` set, the functions export to that collector instead of
 //! stdout.
 
-use std::{borrow::Cow, time::Duration};
+use std::time::Duration;
 
 use lambda_http::{Body, Request, RequestExt, RequestPayloadExt, Response};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -23,27 +23,14 @@ use serverless_sdk_tests::{
 
 const ROLE: &str = "QUICKSTART_FUNCTION";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, HttpError)]
 enum ApiError {
     #[error("order {0} not found")]
+    #[http(404, "order {0} not found")]
     NotFound(u64),
     #[error("inventory service refused the connection (password=hunter2)")]
+    #[http(500)]
     Inventory,
-}
-
-impl HttpError for ApiError {
-    fn status_code(&self) -> u16 {
-        match self {
-            Self::NotFound(_) => 404,
-            Self::Inventory => 500,
-        }
-    }
-    fn public_message(&self) -> Cow<'static, str> {
-        match self {
-            Self::NotFound(id) => format!("order {id} not found").into(),
-            Self::Inventory => "Internal Server Error".into(),
-        }
-    }
 }
 
 #[derive(serde::Deserialize)]

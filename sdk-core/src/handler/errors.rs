@@ -34,6 +34,30 @@ pub trait ErrorType {
 /// Client errors are recorded on the invocation (`http.response.status_code`) but not
 /// captured as exceptions unless `SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS=true`.
 ///
+/// Most types derive it: `#[http(STATUS)]` or `#[http(STATUS, "message")]` on the type
+/// (the default for every variant) or on a variant; the message formats like
+/// `thiserror`'s, with `{0}` or `{field}` naming the value's fields.
+///
+/// ```
+/// use serverless_sdk::HttpError;
+///
+/// #[derive(Debug, HttpError)]
+/// #[http(500)]
+/// enum OrderError {
+///     #[http(404, "order {0} not found")]
+///     NotFound(u64),
+///     #[http(409, "order {id} is already {state}")]
+///     Conflict { id: u64, state: &'static str },
+///     Database(String),
+/// }
+///
+/// assert_eq!(OrderError::NotFound(7).public_message(), "order 7 not found");
+/// assert_eq!(OrderError::Conflict { id: 7, state: "paid" }.status_code(), 409);
+/// assert_eq!(OrderError::Database("pool closed".into()).public_message(), "Internal Server Error");
+/// ```
+///
+/// Or implement it by hand:
+///
 /// ```
 /// use std::borrow::Cow;
 /// use serverless_sdk::HttpError;
