@@ -82,6 +82,7 @@ use serde::{
 
 use super::trace_context::TraceParent;
 use crate::attributes as attr;
+#[cfg(feature = "batch")]
 pub(crate) use fields::sns_envelope_traceparent;
 use fields::{BodyTraceparent, MessageTraceparent, Number, Obj, Text};
 
@@ -450,7 +451,7 @@ fn schedule_cron() -> Option<&'static str> {
 }
 
 /// The messaging attributes every consumer of `system` gets.
-fn messaging(system: &'static str, destination: Option<&str>) -> Vec<KeyValue> {
+pub(crate) fn messaging(system: &'static str, destination: Option<&str>) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(8);
     attributes.extend([
         KeyValue::new(attr::MESSAGING_SYSTEM, system),
