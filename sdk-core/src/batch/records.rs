@@ -1,9 +1,11 @@
 //! What each kind of record says about its span: the messaging attributes, the producer it
 //! links to, its identifier in the partial-failure response and its FIFO message group.
 
+use aws_lambda_events::event::{
+    dynamodb::EventRecord as DynamoDbRecord, kinesis::KinesisEventRecord, sqs::SqsMessage,
+};
 use opentelemetry::{KeyValue, trace::Link};
 
-use super::{DynamoDbRecord, KinesisEventRecord, SqsMessage};
 use crate::{
     attributes as attr,
     invocation::{
