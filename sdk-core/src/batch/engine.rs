@@ -203,7 +203,7 @@ where
         Err(payload) => Some(report::ErrorReport::from_panic(&*payload)),
         Ok(future) => match CatchUnwindIn::new(future, current).await {
             Ok(Ok(())) => None,
-            Ok(Err(error)) => Some(failure::report(&error)),
+            Ok(Err(error)) => Some(failure::guarded_report(&error)),
             Err(payload) => Some(report::ErrorReport::from_panic(&*payload)),
         },
     };

@@ -1,6 +1,11 @@
 //! What a record handler's error becomes on the record's span.
 
-use std::{any::Any, error::Error, fmt};
+use std::{
+    any::Any,
+    error::Error,
+    fmt,
+    panic::{AssertUnwindSafe, catch_unwind},
+};
 
 use crate::record::report::ErrorReport;
 
@@ -28,6 +33,16 @@ pub(crate) fn report<E: fmt::Display + fmt::Debug + 'static>(error: &E) -> Error
         Some(e) => ErrorReport::from_error(e, None, None),
         None => ErrorReport::from_message(std::any::type_name::<E>(), &error.to_string(), None),
     }
+}
+
+/// [`report`], for an error whose `Display` or `Debug` may panic: the panic is a report of
+/// its own rather than one that escapes into the batch.
+pub(crate) fn guarded_report<E: fmt::Display + fmt::Debug + 'static>(error: &E) -> ErrorReport {
+    catch_unwind(AssertUnwindSafe(|| report(error))).unwrap_or_else(|payload| {
+        let mut report = ErrorReport::from_panic(&*payload);
+        report.message = format!("formatting the record's error panicked: {}", report.message);
+        report
+    })
 }
 
 #[cfg(feature = "anyhow")]
@@ -69,6 +84,25 @@ mod tests {
         assert_eq!(
             super::report(&std::io::Error::other("disk")).type_name(),
             "Error"
+        );
+    }
+
+    #[derive(Debug)]
+    struct Unprintable;
+    impl fmt::Display for Unprintable {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("no text for this one")
+        }
+    }
+
+    #[test]
+    fn an_error_that_panics_when_printed_is_still_reported() {
+        crate::record::report::install_panic_hook();
+        let report = guarded_report(&Unprintable);
+        assert_eq!(report.type_name(), "Panic");
+        assert!(
+            report.message().contains("no text for this one"),
+            "{report:?}"
         );
     }
 }
