@@ -9,10 +9,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use opentelemetry::{
-    KeyValue,
-    trace::{Link, SpanKind, Status},
-};
+use opentelemetry::{KeyValue, trace::Link, trace::SpanKind, trace::Status};
 
 use super::{
     capture::Capture,
