@@ -354,8 +354,12 @@ impl<'de> Deserialize<'de> for Traceparent {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Traceparent, A::Error> {
                 let mut found = None;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if found.is_none() && key.eq_ignore_ascii_case("traceparent") {
+                // Keys as `Text`: borrowed, where `Cow`'s own `Deserialize` allocates each.
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    let is_traceparent = key
+                        .as_deref()
+                        .is_some_and(|k| k.eq_ignore_ascii_case("traceparent"));
+                    if found.is_none() && is_traceparent {
                         found = map.next_value::<Option<String>>()?;
                     } else {
                         map.next_value::<IgnoredAny>()?;

@@ -167,8 +167,12 @@ impl<'de> Visitor<'de> for Any<MessageTraceparent> {
             value: Text<'a>,
         }
         let mut found = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if found.is_none() && key.eq_ignore_ascii_case("traceparent") {
+        // Keys as `Text`: borrowed, where `Cow`'s own `Deserialize` would allocate each one.
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            let is_traceparent = key
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case("traceparent"));
+            if found.is_none() && is_traceparent {
                 let value = map.next_value::<Obj<AttributeValue<'de>>>()?;
                 found = value.0.value.as_deref().and_then(TraceParent::from_w3c);
             } else {
