@@ -1,5 +1,5 @@
-//! `sqs_consumer`: a span per SQS record, partial batch failures, and a bad configuration
-//! reported at init.
+//! `sqs_consumer`: one CONSUMER span per SQS record linked to its producer, exact partial
+//! batch failures, and a bad configuration reported at init.
 //!
 //! The example runs as its own process, as on Lambda, against the test kit's local Runtime
 //! API, with real AWS sample events and the event files its documentation names
@@ -7,107 +7,134 @@
 //! stdout (one OTLP/JSON line per invocation). Set `SERVERLESS_SDK_TESTS_ECHO=1` to see the
 //! function's output while the test runs.
 
-use serde_json::json;
-use serverless_sdk_tests::prelude::*;
+use serde_json::{Value, json};
+use serverless_sdk_tests::{prelude::*, runtime_api::generate_trace_header};
+
+/// The AWS sample batch with one record per body, the first one sent by a traced producer.
+fn orders(bodies: &[&str], producer: &str) -> Value {
+    let mut event = events::sqs(bodies);
+    event["Records"][0]["attributes"]["AWSTraceHeader"] = json!(producer);
+    for record in event["Records"].as_array_mut().into_iter().flatten() {
+        record["attributes"]["ApproximateReceiveCount"] = json!("1");
+    }
+    event
+}
 
 #[tokio::test]
 async fn sqs_consumer_spans_each_record_and_reports_the_bad_one() {
     let function = example_function!("sqs_consumer", &[("ORDERS_TABLE", "orders-test")]).await;
+    let producer = generate_trace_header();
     let batch = function
-        .invoke(&events::sqs(&[
-            r#"{"orderId": "o-1", "amountCents": 1250}"#,
-            r#"{"orderId": "o-2", "amountCents": 990}"#,
-            "not an order",
-        ]))
+        .invoke(&orders(
+            &[
+                r#"{"orderId": "o-1", "amountCents": 1250}"#,
+                r#"{"orderId": "o-2", "amountCents": 990}"#,
+                "not an order",
+            ],
+            &producer,
+        ))
         .await;
-    let sample = function.invoke(&events::fixture("sqs")).await;
-    let good = function
-        .invoke(&events::sqs(&[r#"{"orderId": "o-3", "amountCents": 1}"#]))
-        .await;
-
     assert_eq!(
         function.response(&batch),
         json!({ "batchItemFailures": [{ "itemIdentifier": "MessageID_3" }] })
     );
-    assert_eq!(
-        function.response(&sample),
-        json!({ "batchItemFailures": [{ "itemIdentifier": "MessageID_1" }] })
-    );
-    assert_eq!(function.response(&good), json!({ "batchItemFailures": [] }));
 
-    let spans = function.wait_for_traces(&[&batch, &sample, &good]).await;
-    let trace = Trace::of(&spans, &batch.request_id);
+    let trace = function.trace(&batch).await;
     let root = &trace.root;
-    assert_eq!(root.name, "sqs_consumer");
+    assert_eq!(root.name, "process SQSQueue", "{}", trace.render());
     assert_eq!(root.kind_name(), "consumer");
     assert_eq!(root.attr_str("faas.trigger"), Some("pubsub"));
-    assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
-    assert!(root.is_error());
-    let records = trace.all_named("process_record");
+    assert_eq!(root.attr_str("messaging.system"), Some("aws_sqs"));
+    assert_eq!(
+        root.attr_str("messaging.destination.name"),
+        Some("SQSQueue")
+    );
+    assert_eq!(root.attr_i64("messaging.batch.message_count"), Some(3));
+    assert_eq!(root.attr_i64("serverless.batch.failed_count"), Some(1));
+    assert_eq!(
+        root.attr_str("serverless.outcome"),
+        Some("success"),
+        "one record of three"
+    );
+    assert!(
+        root.events.is_empty(),
+        "the failure is the record's, not the invocation's"
+    );
+
+    let records = trace.records();
     let ids: Vec<&str> = records
         .iter()
         .filter_map(|span| span.attr_str("messaging.message.id"))
         .collect();
     assert_eq!(ids, ["MessageID_1", "MessageID_2", "MessageID_3"]);
-    for record in &records {
+    let producer_trace = producer
+        .split(';')
+        .next()
+        .and_then(|root| root.strip_prefix("Root=1-"))
+        .map(|id| id.replace('-', ""))
+        .unwrap_or_default();
+    assert_eq!(records[0].links.len(), 1);
+    assert_eq!(records[0].links[0].trace_id, producer_trace);
+    for record in &records[..2] {
+        assert_eq!(record.name, "process SQSQueue");
         trace.assert_child_of(record, root);
-    }
-    assert_eq!(
-        trace.edges(),
-        edges(&[
-            ("process_record", "sqs_consumer"),
-            ("process_record", "sqs_consumer"),
-            ("process_record", "sqs_consumer"),
-            ("parse_order", "process_record"),
-            ("parse_order", "process_record"),
-            ("parse_order", "process_record"),
-            ("db.put_item", "process_record"),
-            ("db.put_item", "process_record"),
-        ]),
-        "{}",
-        trace.render()
-    );
-    for put in trace.all_named("db.put_item") {
+        assert!(!record.is_error());
+        assert_eq!(trace.child_names(record), ["db.put_item", "parse_order"]);
+        let put = trace.child(record, "db.put_item");
         assert_eq!(put.attr_str("db.collection.name"), Some("orders-test"));
     }
-    // Only the third record's parse failed, on its own span.
-    let failed: Vec<&FlatSpan> = trace
-        .all_named("parse_order")
-        .into_iter()
-        .filter(|span| span.is_error())
-        .collect();
-    assert_eq!(failed.len(), 1, "{}", trace.render());
-    assert_eq!(failed[0].parent_span_id, records[2].span_id);
-    let exception = failed[0].event("exception").expect("an exception event");
-    assert_eq!(exception.attr_str("exception.type"), Some("RecordError"));
-    // And the handler captured it on the invocation.
-    assert_eq!(root.event_names(), ["exception"]);
-    assert_eq!(
-        root.events[0].attr_str("exception.type"),
-        Some("RecordError")
-    );
+    let broken = records[2];
+    assert!(broken.is_error());
+    assert_eq!(broken.exception_types(), ["RecordError"]);
     assert!(
-        root.events[0]
+        broken.events[0]
             .attr_str("exception.message")
             .is_some_and(|message| message.starts_with("record MessageID_3 is not an order")),
         "{:?}",
-        root.events[0]
+        broken.events[0]
+    );
+    assert_eq!(trace.child_names(broken), ["parse_order"]);
+    assert_eq!(
+        trace.child(broken, "parse_order").exception_types(),
+        ["RecordError"]
     );
 
-    let trace = Trace::of(&spans, &good.request_id);
+    // The AWS sample's body is no order: a batch where every record failed.
+    let sample = function.invoke(&events::fixture("sqs")).await;
+    assert_eq!(
+        function.response(&sample),
+        json!({ "batchItemFailures": [{ "itemIdentifier": "MessageID_1" }] })
+    );
+    let root = function.trace(&sample).await.root;
+    assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
+    // The sample says ApproximateReceiveCount = 2: a redelivery.
+    assert_eq!(
+        root.attr_str("serverless.redelivery.reason"),
+        Some("receive_count")
+    );
+
+    let good = function
+        .invoke(&orders(
+            &[r#"{"orderId": "o-3", "amountCents": 1}"#],
+            &producer,
+        ))
+        .await;
+    assert_eq!(function.response(&good), json!({ "batchItemFailures": [] }));
+    let trace = function.trace(&good).await;
     assert_eq!(trace.root.attr_str("serverless.outcome"), Some("success"));
     assert!(trace.spans.iter().all(|span| !span.is_error()));
 
-    let documented = function.invoke(&events::fixture("sqs-orders.json")).await;
-    assert_eq!(
-        function.response(&documented),
-        json!({ "batchItemFailures": [{ "itemIdentifier": "MessageID_3" }] })
-    );
-    let documented = function.invoke(&events::fixture("sqs.json")).await;
-    assert_eq!(
-        function.response(&documented),
-        json!({ "batchItemFailures": [{ "itemIdentifier": "MessageID_1" }] })
-    );
+    for (file, failed) in [
+        ("sqs-orders.json", "MessageID_3"),
+        ("sqs.json", "MessageID_1"),
+    ] {
+        let documented = function.invoke(&events::fixture(file)).await;
+        assert_eq!(
+            function.response(&documented),
+            json!({ "batchItemFailures": [{ "itemIdentifier": failed }] }),
+            "{file}"
+        );
+    }
     function.stop().await;
 }
 
@@ -124,7 +151,9 @@ async fn sqs_consumer_reads_its_defaults_and_reports_a_bad_config_at_init() {
     );
     let trace = function.trace(&outcome).await;
     assert_eq!(
-        trace.named("db.put_item").attr_str("db.collection.name"),
+        trace
+            .child(trace.records()[0], "db.put_item")
+            .attr_str("db.collection.name"),
         Some("orders")
     );
     function.stop().await;

@@ -33,6 +33,59 @@ pub const CODE_FILE_PATH: &str = "code.file.path";
 /// The line where a panic happened (on `exception` events).
 pub const CODE_LINE_NUMBER: &str = "code.line.number";
 
+/// The messaging system of a queue, topic or stream: `aws_sqs`, `aws.sns`, `aws_kinesis`,
+/// `aws.dynamodb` (DynamoDB streams), `aws.eventbridge` (root spans of those sources, and
+/// each batch record's span). `aws_sqs` and `aws.sns` are the conventions' well-known values;
+/// they list none for Kinesis, DynamoDB streams and EventBridge, which get these custom ones.
+pub const MESSAGING_SYSTEM: &str = "messaging.system";
+/// `process`: what a consumer does with a message (root spans of messaging sources, record
+/// spans).
+pub const MESSAGING_OPERATION_TYPE: &str = "messaging.operation.type";
+/// `process`, the system-specific name of the operation (as `messaging.operation.type`).
+pub const MESSAGING_OPERATION_NAME: &str = "messaging.operation.name";
+/// The queue, topic, stream or table a message came from, taken from the source's ARN:
+/// `orders-queue` for `arn:aws:sqs:us-east-1:123456789012:orders-queue`.
+pub const MESSAGING_DESTINATION_NAME: &str = "messaging.destination.name";
+/// The Kinesis shard of a stream batch (`shardId-000000000000`).
+pub const MESSAGING_DESTINATION_PARTITION_ID: &str = "messaging.destination.partition.id";
+/// A message's identifier: the SQS `messageId`, the SNS `MessageId`, the EventBridge event
+/// `id`, the Kinesis / DynamoDB sequence number (what a partial-failure response names).
+pub const MESSAGING_MESSAGE_ID: &str = "messaging.message.id";
+/// How many records a batch holds (root span of SQS, Kinesis and DynamoDB invocations).
+pub const MESSAGING_BATCH_MESSAGE_COUNT: &str = "messaging.batch.message_count";
+/// The bucket (S3) or table (DynamoDB) a data-source event happened in (root span).
+pub const FAAS_DOCUMENT_COLLECTION: &str = "faas.document.collection";
+/// What happened to the data: `insert`, `edit`, `delete` (root span of S3 and DynamoDB
+/// invocations; `multiple` for a DynamoDB batch mixing operations).
+pub const FAAS_DOCUMENT_OPERATION: &str = "faas.document.operation";
+/// The object key (S3, decoded) the event is about (root span).
+pub const FAAS_DOCUMENT_NAME: &str = "faas.document.name";
+/// When the data changed, ISO 8601 in UTC (root span of S3 and DynamoDB invocations).
+pub const FAAS_DOCUMENT_TIME: &str = "faas.document.time";
+/// The schedule of a timer invocation as a cron expression (root span), from
+/// `SERVERLESS_SDK_SCHEDULE_EXPRESSION`: scheduled events do not carry it.
+pub const FAAS_CRON: &str = "faas.cron";
+/// When a scheduled invocation was due, ISO 8601 in UTC (root span of timer invocations).
+pub const FAAS_TIME: &str = "faas.time";
+
+/// How many records of a batch were reported failed in its partial-failure response,
+/// records of a failed FIFO message group included (root span, `serverless_sdk::batch`).
+pub const BATCH_FAILED_COUNT: &str = "serverless.batch.failed_count";
+/// How many records of a batch were not run: later records of a failed FIFO message group
+/// (reported failed), records after a stream's first failure (not reported: Lambda
+/// delivers them again from the failed record on). Root span, `serverless_sdk::batch`.
+pub const BATCH_SKIPPED_COUNT: &str = "serverless.batch.skipped_count";
+/// Set on the span of a batch record that was reported failed without being run.
+pub const BATCH_SKIPPED: &str = "serverless.batch.skipped";
+/// `true` when the invocation (root span) or a record (record span) is delivered again;
+/// absent on first deliveries. Count it per function to count retries.
+pub const REDELIVERED: &str = "serverless.redelivered";
+/// Why the invocation is known to be a redelivery (root span): `receive_count` (an SQS
+/// record's `ApproximateReceiveCount` is above 1), `batch_seen` (this process was handed
+/// the first record of this Kinesis / DynamoDB batch before), `request_id_seen` (this
+/// process ran an invocation with the same request id before: an asynchronous retry).
+pub const REDELIVERY_REASON: &str = "serverless.redelivery.reason";
+
 /// How the invocation ended: `success`, `error:handled`, `error:unhandled`, `timeout` or
 /// `init_error` (root span).
 pub const OUTCOME: &str = "serverless.outcome";

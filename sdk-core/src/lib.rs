@@ -29,6 +29,7 @@
 //! | [`runtime`] | the runtime layer that opens an invocation per event, init errors |
 //! | [`integrations`] | `tracing`, and CLIENT spans for HTTP and AWS SDK calls |
 //! | [`attributes`] | the attribute and event names of the telemetry contract |
+//! | `batch` | SQS, Kinesis and DynamoDB batches with partial failures, a span per record (feature `batch`, on by default) |
 //!
 //! ```no_run
 //! use lambda_runtime::{service_fn, LambdaEvent};
@@ -73,6 +74,8 @@
 //! can report it.
 
 pub mod attributes;
+#[cfg(feature = "batch")]
+pub mod batch;
 pub mod config;
 pub mod export;
 mod handler;

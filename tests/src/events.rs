@@ -48,6 +48,12 @@ pub const FIXTURES: &[&str] = &[
     "function-url",
     "sqs",
     "eventbridge-schedule",
+    "eventbridge-event",
+    "kinesis",
+    "dynamodb",
+    "sns",
+    "s3",
+    "sqs-fifo",
 ];
 
 /// The directory holding the fixtures (`tests/fixtures` of this package).

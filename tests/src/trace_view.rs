@@ -342,6 +342,37 @@ impl Trace {
         children_of(&self.spans, parent)
     }
 
+    /// The names of the direct children of `parent`, sorted.
+    pub fn child_names(&self, parent: &FlatSpan) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .children(parent)
+            .into_iter()
+            .map(|span| span.name.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The direct child of `parent` named `name`.
+    ///
+    /// # Panics
+    ///
+    /// If there is none.
+    pub fn child(&self, parent: &FlatSpan, name: &str) -> &FlatSpan {
+        self.children(parent)
+            .into_iter()
+            .find(|span| span.name == name)
+            .unwrap_or_else(|| panic!("no {name:?} under {:?}:\n{}", parent.name, self.render()))
+    }
+
+    /// The CONSUMER spans under the root (one per record of a batch), by start time.
+    pub fn records(&self) -> Vec<&FlatSpan> {
+        self.children(&self.root)
+            .into_iter()
+            .filter(|span| span.kind_name() == "consumer")
+            .collect()
+    }
+
     /// The name of the parent of `span`, if it is in this trace.
     pub fn parent_name(&self, span: &FlatSpan) -> Option<&str> {
         self.spans

@@ -1,15 +1,17 @@
-//! An SQS consumer: a span per record, partial batch failures, and configuration read at
-//! cold start under `run_with_init`.
+//! An SQS consumer on `serverless_sdk::batch::process_sqs`: a span per record linked to its
+//! producer, partial batch failures, and configuration read at cold start under
+//! `run_with_init`.
 //!
 //! Each record body is an order (`{"orderId": "o-1", "amountCents": 1250}`), saved to the
-//! table named by `ORDERS_TABLE` (default `orders`). A record that is not an order is
-//! reported back to SQS in `batchItemFailures` (the event source mapping needs
-//! `ReportBatchItemFailures`), so only it is retried, and captured with `capture_exception`,
-//! so the invocation shows as failed even though the function answered.
+//! table named by `ORDERS_TABLE` (default `orders`). `process_sqs` runs every record through
+//! `save`; a record that is not an order (or panics) fails alone and is reported back to SQS
+//! in `batchItemFailures`, so only it is retried. The event source mapping needs
+//! `ReportBatchItemFailures` among its `FunctionResponseTypes`.
 //!
 //! `run_with_init` runs the configuration step under the SDK: an invalid
 //! `MAX_BODY_BYTES` (default 262144) fails the cold start with `Runtime.InitError`, reported
-//! to Lambda and to telemetry (outcome `init_error`), and `main` exits non-zero.
+//! to Lambda and to telemetry (outcome `init_error`), and `main` exits non-zero. The
+//! configuration is then lent to every invocation: `consume(event, config)`.
 //!
 //! # Run it locally
 //!
@@ -24,19 +26,23 @@
 //!
 //! # Telemetry
 //!
-//! The root span (named after the function, `faas.trigger = pubsub`, kind consumer) has one
-//! `process_record` child per record, with `messaging.message.id`; each has a `parse_order`
-//! child, and a `db.put_item` child (with `db.collection.name`) once parsed. A broken
-//! record's `parse_order` span has status ERROR and an `exception` event (`RecordError`);
-//! the root span has the `capture_exception` event and `serverless.outcome = error:handled`.
+//! The root span is named `process SQSQueue` (kind consumer, `faas.trigger = pubsub`,
+//! `messaging.system = aws_sqs`, `messaging.destination.name = SQSQueue`,
+//! `messaging.batch.message_count`, `serverless.batch.failed_count`). It has one CONSUMER
+//! span per record, also named `process SQSQueue`, with `messaging.message.id` and a link to
+//! the record's producer when it carries one (`AWSTraceHeader`, a `traceparent` message
+//! attribute); each has a `parse_order` child, and a `db.put_item` child (with
+//! `db.collection.name`) once parsed. A broken record's span and its `parse_order` span have
+//! status ERROR and an `exception` event (`RecordError`). A partial failure leaves the
+//! invocation's outcome `success`; a batch where every record failed is `error:handled`.
 //!
 //! Build it for Lambda with `cargo lambda build --release --bin sqs_consumer`.
 
-use std::{sync::OnceLock, time::Duration};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{LambdaEvent, service_fn};
-use serverless_sdk::{capture_exception, serverless_handler, span};
+use serverless_sdk::{batch::process_sqs, serverless_handler, span};
 
 /// The configuration, read once at cold start.
 #[derive(Debug)]
@@ -65,10 +71,6 @@ impl Config {
     }
 }
 
-/// Set once by `main`; a `#[serverless_handler]` fn takes only the event, so shared state
-/// lives in a static.
-static CONFIG: OnceLock<Config> = OnceLock::new();
-
 #[derive(Debug, thiserror::Error)]
 enum RecordError {
     #[error("record {id} is not an order: {source}")]
@@ -88,26 +90,16 @@ struct Order {
 }
 
 #[serverless_handler]
-async fn consume(event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, std::io::Error> {
-    let config = CONFIG
-        .get()
-        .ok_or_else(|| std::io::Error::other("the configuration was not loaded"))?;
-    let mut response = SqsBatchResponse::default();
-    for record in &event.payload.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let record_span = span("process_record");
-        record_span.set_attribute("messaging.message.id", id.clone());
-        if let Err(error) = record_span.instrument(process(record, config)).await {
-            capture_exception(&error);
-            response.add_failure(id);
-        }
-    }
-    Ok(response)
+async fn consume(
+    event: LambdaEvent<SqsEvent>,
+    config: &Config,
+) -> Result<SqsBatchResponse, std::io::Error> {
+    Ok(process_sqs(event.payload, |record| save(record, config)).await)
 }
 
-/// Saves one record; runs inside its `process_record` span.
-async fn process(record: &SqsMessage, config: &Config) -> Result<(), RecordError> {
-    let order = parse_order(record, config.max_body_bytes)?;
+/// Saves one record; runs inside the record's span.
+async fn save(record: SqsMessage, config: &Config) -> Result<(), RecordError> {
+    let order = parse_order(&record, config.max_body_bytes)?;
     put_item(&config.table, &order).await;
     Ok(())
 }
@@ -140,8 +132,10 @@ async fn put_item(table: &str, order: &Order) {
 #[tokio::main]
 async fn main() -> Result<(), serverless_sdk::Error> {
     serverless_sdk::run_with_init(Config::from_env, |config| {
-        CONFIG.get_or_init(|| config);
-        service_fn(consume)
+        // Read once, kept for the life of the process, lent to every invocation.
+        // (`serverless_sdk::runtime::initialize` keeps it in `main` instead.)
+        let config: &'static Config = Box::leak(Box::new(config));
+        service_fn(move |event| consume(event, config))
     })
     .await
 }

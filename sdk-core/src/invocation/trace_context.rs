@@ -31,7 +31,8 @@ impl TraceParent {
                     if time.len() != 8 || rest.len() != 24 {
                         return None;
                     }
-                    let id = u128::from_str_radix(&format!("{time}{rest}"), 16).ok()?;
+                    let time = u128::from(u32::from_str_radix(time, 16).ok()?);
+                    let id = (time << 96) | u128::from_str_radix(rest, 16).ok()?;
                     trace_id = (id != 0).then(|| TraceId::from(id));
                 }
                 "Parent" => {

@@ -9,7 +9,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use opentelemetry::{KeyValue, trace::SpanKind, trace::Status};
+use opentelemetry::{KeyValue, trace::Link, trace::SpanKind, trace::Status};
 
 use super::{
     capture::Capture,
@@ -54,6 +54,34 @@ impl SpanHandle {
         Self {
             cur,
             cancel_on_drop: false,
+        }
+    }
+
+    /// Starts a child of `parent` with its attributes and links, flagged cancelled if it is
+    /// dropped before [`SpanHandle::close`]: the CONSUMER span of a batch record. Outside
+    /// an invocation (`None`) or past the span cap it records nothing.
+    #[cfg_attr(not(feature = "batch"), allow(dead_code))]
+    pub(crate) fn start_linked(
+        parent: Option<&Current>,
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        attributes: Vec<KeyValue>,
+        links: Vec<Link>,
+    ) -> Self {
+        let cur = parent.and_then(|c| {
+            let index = c.inv.start_span(c.span, name, kind, None)?;
+            c.inv.with_span(index, |span| {
+                span.attributes = attributes;
+                span.links = links;
+            });
+            Some(Current {
+                inv: c.inv.clone(),
+                span: index,
+            })
+        });
+        Self {
+            cur,
+            cancel_on_drop: true,
         }
     }
 

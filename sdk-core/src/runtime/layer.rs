@@ -97,7 +97,7 @@ where
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
         report::install_panic_hook();
         let settings = &installed::get().settings;
-        let source = source::read(&invocation.body);
+        let source = source::read_delivered(&invocation.body, &invocation.context.request_id);
         let (source, bad) = match source {
             Ok(source) => (source, None),
             Err(bad) => (Default::default(), Some(bad)),

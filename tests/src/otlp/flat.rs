@@ -293,6 +293,15 @@ impl FlatSpan {
         self.events.iter().find(|event| event.name == name)
     }
 
+    /// The `exception.type` of each `exception` event, in recorded order.
+    pub fn exception_types(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter(|event| event.name == "exception")
+            .map(|event| event.attr_str("exception.type").unwrap_or_default())
+            .collect()
+    }
+
     /// The names of the span's events, in recorded order.
     pub fn event_names(&self) -> Vec<&str> {
         self.events
