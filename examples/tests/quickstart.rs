@@ -1,4 +1,5 @@
-//! The quickstart runs to completion and prints every response and trace tree.
+//! The quickstart runs to completion and prints every response and trace tree, without colour
+//! codes when its output is not a terminal.
 
 use std::{process::Stdio, time::Duration};
 
@@ -6,7 +7,8 @@ use std::{process::Stdio, time::Duration};
 async fn quickstart_runs_to_completion() {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_quickstart"));
     command
-        .env("NO_COLOR", "1")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_TRACES_EXPORTER")
         .stdin(Stdio::null())
@@ -29,7 +31,7 @@ async fn quickstart_runs_to_completion() {
         "• malformed JSON body (400)\n    → 400 {\"message\":\"Invalid JSON body\"}",
         "• an Err (500, not a 502)\n    → 500 {\"message\":\"Internal Server Error\",\"requestId\":\"",
         "• a panic (500, process keeps serving)\n    → 500 {\"message\":\"Internal Server Error\",\"requestId\":\"",
-        "• SQS batch with a bad record\n    → {\"batchItemFailures\":[]}",
+        "• SQS batch with a bad record\n    → {\"batchItemFailures\":[{\"itemIdentifier\":\"MessageID_1\"}]}",
         "── traces ──",
         "7 OTLP/JSON lines",
     ] {
@@ -38,9 +40,11 @@ async fn quickstart_runs_to_completion() {
             "{expected:?} missing in\n{stdout}"
         );
     }
+    // Standard output is a pipe here: no colour codes, even without NO_COLOR.
+    assert!(!stdout.contains('\x1b'), "escape codes in\n{stdout}");
     let trees = stdout
         .lines()
-        .filter(|line| line.starts_with("trace "))
+        .filter(|line| line.starts_with("request ") && line.contains(" · trace "))
         .count();
     assert!(trees >= 7, "{trees} trace trees in\n{stdout}");
     // The outgoing call to the inventory service is a CLIENT span in the order's tree.

@@ -147,6 +147,7 @@ impl Exporter {
 /// | `SERVERLESS_SDK_EXPOSE_ERRORS` | `true`: 500 bodies carry the error text (development only) | `false` |
 /// | `SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS` | `true`: 4xx errors are also captured as exceptions | `false` |
 /// | `SERVERLESS_SDK_EMF_METRICS` | `true`: one CloudWatch EMF metrics line per invocation | `false` |
+/// | `SERVERLESS_SDK_DEV` | `true`: dev mode, each invocation's trace drawn on stderr (see `dev`) | `false` |
 /// | `SERVERLESS_SDK_REDACT_KEYS` | extra comma-separated keys whose values are masked | |
 /// | `SERVERLESS_SDK_MAX_*` | the [`Limits`] | see there |
 ///
@@ -170,6 +171,7 @@ pub struct Config {
     pub(crate) expose_errors: bool,
     pub(crate) capture_client_errors: bool,
     pub(crate) emf_metrics: bool,
+    pub(crate) dev_mode: bool,
     pub(crate) redact_keys: Vec<String>,
     pub(crate) limits: Limits,
     /// What did not parse, said once when the configuration is installed.
@@ -270,7 +272,14 @@ impl Config {
         let expose_errors = r.bool("SERVERLESS_SDK_EXPOSE_ERRORS", false);
         let capture_client_errors = r.bool("SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS", false);
         let emf_metrics = r.bool("SERVERLESS_SDK_EMF_METRICS", false);
+        let dev_mode = r.bool("SERVERLESS_SDK_DEV", false);
         let mut warnings = env_reader.warnings;
+        if dev_mode && !cfg!(feature = "dev") {
+            warnings.push(
+                "SERVERLESS_SDK_DEV=true needs the `dev` feature of serverless_sdk; dev mode is off"
+                    .to_owned(),
+            );
+        }
         let exporter = Exporter::read_env(&mut warnings);
         Self {
             exporter,
@@ -283,6 +292,7 @@ impl Config {
             expose_errors,
             capture_client_errors,
             emf_metrics,
+            dev_mode: dev_mode && cfg!(feature = "dev"),
             redact_keys,
             limits,
             warnings,
@@ -338,6 +348,26 @@ impl Config {
     pub fn with_emf_metrics(mut self, enabled: bool) -> Self {
         self.emf_metrics = enabled;
         self
+    }
+
+    /// Turns dev mode on or off: each invocation's trace drawn as a waterfall on stderr after
+    /// its response, in addition to the exporter (see the `dev` module). Without the `dev`
+    /// feature it stays off.
+    ///
+    /// ```
+    /// let config = serverless_sdk::Config::from_env().with_dev_mode(true);
+    /// assert_eq!(config.dev_mode(), cfg!(feature = "dev"));
+    /// ```
+    #[must_use]
+    pub fn with_dev_mode(mut self, enabled: bool) -> Self {
+        self.dev_mode = enabled && cfg!(feature = "dev");
+        self
+    }
+
+    /// Whether dev mode is on.
+    #[must_use]
+    pub fn dev_mode(&self) -> bool {
+        self.dev_mode
     }
 
     /// Adds keys whose values are masked wherever they appear (case-insensitive).
@@ -413,6 +443,7 @@ impl Default for Settings {
             expose_errors: false,
             capture_client_errors: false,
             emf_metrics: false,
+            dev_mode: false,
             redact_keys: Vec::new(),
             limits: Limits::default(),
             warnings: Vec::new(),

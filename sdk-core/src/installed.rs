@@ -21,6 +21,10 @@ fn build(config: &Config) -> Installed {
     for warning in &config.warnings {
         internal_error::report("config", warning);
     }
+    #[cfg(feature = "dev")]
+    if config.dev_mode {
+        crate::dev::announce();
+    }
     Installed {
         settings: Settings::from_config(config),
         pipeline: Pipeline::build(config),

@@ -30,6 +30,7 @@
 //! | [`integrations`] | `tracing`, and CLIENT spans for HTTP and AWS SDK calls |
 //! | [`attributes`] | the attribute and event names of the telemetry contract |
 //! | `batch` | SQS, Kinesis and DynamoDB batches with partial failures, a span per record (feature `batch`, on by default) |
+//! | `dev` | dev mode: each invocation's trace as a waterfall on stderr (`SERVERLESS_SDK_DEV=true`; feature `dev`, on by default) |
 //!
 //! ```no_run
 //! use lambda_runtime::{service_fn, LambdaEvent};
@@ -77,6 +78,8 @@ pub mod attributes;
 #[cfg(feature = "batch")]
 pub mod batch;
 pub mod config;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod export;
 mod handler;
 #[cfg(feature = "idempotency")]

@@ -1,5 +1,5 @@
 //! Traces as trees: grouping spans, navigating parents and children, and rendering a trace as a
-//! terminal waterfall.
+//! terminal waterfall (with the SDK's dev-mode renderer, `serverless_sdk::dev::render`).
 //!
 //! A *root* here is a span whose parent is not among the spans at hand: a span without a parent,
 //! but also one continuing a remote trace (for instance a Lambda handler span whose parent is the
@@ -19,31 +19,11 @@
 //! ```
 
 use crate::otlp::FlatSpan;
+use serverless_sdk::dev::{WaterfallException, WaterfallSpan};
 use std::{
     cmp::Ordering,
-    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
-    fmt::Write,
-    time::Duration,
+    collections::{BTreeSet, HashMap, HashSet},
 };
-
-/// Attributes shown under the root span by [`render_tree`], in this order, when present; all
-/// `serverless.tag.*` attributes follow.
-pub const KEY_ATTRIBUTES: &[&str] = &[
-    "faas.trigger",
-    "faas.coldstart",
-    "http.request.method",
-    "http.route",
-    "serverless.endpoint",
-    "url.path",
-    "http.response.status_code",
-    "serverless.outcome",
-];
-
-/// Prefix of the attributes holding user tags.
-pub const TAG_PREFIX: &str = "serverless.tag.";
-
-const BAR_WIDTH: usize = 24;
-const MAX_LABEL_WIDTH: usize = 56;
 
 /// Groups spans by trace id. Traces are ordered by their earliest start; within a trace, the
 /// root (see [`root_of`]) comes first, then the other spans by start time.
@@ -101,108 +81,45 @@ pub fn children_of<'a>(spans: &'a [FlatSpan], parent: &FlatSpan) -> Vec<&'a Flat
     children
 }
 
-/// Renders the spans of one trace as a tree with a waterfall: per span its name, duration,
-/// status (✔ ok or unset, ✘ error) and a bar placing it in time relative to the whole trace;
-/// under the root its [`KEY_ATTRIBUTES`] and tags; under each span its exceptions.
+/// Renders spans as a tree with a waterfall, the way dev mode draws an invocation on stderr
+/// (see `serverless_sdk::dev::render`): per span its name, duration, status and a bar placing
+/// it in time; under each root its key attributes and tags; under each span its exceptions.
 ///
 /// With `color`, ANSI escape codes highlight names, statuses and bars. Spans of several traces
 /// are rendered as several trees on one time axis.
 pub fn render_tree(spans: &[FlatSpan], color: bool) -> String {
-    let paint = Paint { enabled: color };
-    let mut out = String::new();
-    if spans.is_empty() {
-        out.push_str("(no spans)\n");
-        return out;
+    let spans: Vec<WaterfallSpan> = spans.iter().map(waterfall_span).collect();
+    serverless_sdk::dev::render(&spans, color)
+}
+
+/// A decoded span as the renderer takes it.
+fn waterfall_span(span: &FlatSpan) -> WaterfallSpan {
+    WaterfallSpan {
+        trace_id: span.trace_id.clone(),
+        span_id: span.span_id.clone(),
+        parent_span_id: span.parent_span_id.clone(),
+        name: span.name.clone(),
+        start_unix_nano: span.start_unix_nano,
+        end_unix_nano: span.end_unix_nano,
+        error: span.is_error(),
+        status_message: span.status_message.clone(),
+        attributes: span
+            .attributes
+            .iter()
+            .map(|(key, value)| (key.clone(), value.to_string()))
+            .collect(),
+        exceptions: span
+            .events_named("exception")
+            .map(|event| {
+                let text = |key: &str| event.attr_str(key).unwrap_or_default().to_owned();
+                WaterfallException {
+                    kind: text("exception.type"),
+                    message: text("exception.message"),
+                    stacktrace: text("exception.stacktrace"),
+                }
+            })
+            .collect(),
     }
-
-    let origin = spans
-        .iter()
-        .map(|span| span.start_unix_nano)
-        .min()
-        .unwrap_or(0);
-    let end = spans
-        .iter()
-        .map(|span| span.end_unix_nano.max(span.start_unix_nano))
-        .max()
-        .unwrap_or(origin);
-    let total = end.saturating_sub(origin).max(1);
-
-    let mut trace_ids: Vec<&str> = spans.iter().map(|span| span.trace_id.as_str()).collect();
-    trace_ids.dedup();
-    trace_ids.sort_unstable();
-    trace_ids.dedup();
-    let count = spans.len();
-    let _ = writeln!(
-        out,
-        "{} {} · {count} span{} · {}",
-        if trace_ids.len() == 1 {
-            "trace"
-        } else {
-            "traces"
-        },
-        paint.bold(&trace_ids.join(", ")),
-        if count == 1 { "" } else { "s" },
-        format_duration(Duration::from_nanos(end - origin)),
-    );
-
-    let rows = layout(spans);
-    let label_width = rows
-        .iter()
-        .map(|row| row.prefix.chars().count() + row.span.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(MAX_LABEL_WIDTH);
-
-    for row in &rows {
-        let span = row.span;
-        let prefix_width = row.prefix.chars().count();
-        let name = truncate(&span.name, label_width.saturating_sub(prefix_width).max(1));
-        let padding = label_width.saturating_sub(prefix_width + name.chars().count());
-        let name = if row.depth == 0 {
-            paint.bold(&name)
-        } else {
-            name
-        };
-        let status = if span.is_error() {
-            paint.red("✘")
-        } else {
-            paint.green("✔")
-        };
-        let bar = bar(span, origin, total);
-        let bar = if span.is_error() {
-            paint.red(&bar)
-        } else {
-            paint.cyan(&bar)
-        };
-        let _ = writeln!(
-            out,
-            "{}{name}{:padding$}  {:>9}  {status}  [{bar}]",
-            paint.dim(&row.prefix),
-            "",
-            format_duration(span.duration()),
-        );
-
-        let detail_prefix = paint.dim(&row.detail_prefix);
-        if row.depth == 0 {
-            let attributes = key_attributes(span);
-            let key_width = attributes
-                .iter()
-                .map(|(key, _)| key.len())
-                .max()
-                .unwrap_or(0);
-            for (key, value) in attributes {
-                let _ = writeln!(
-                    out,
-                    "{detail_prefix}{}  {value}",
-                    paint.dim(&format!("{key:key_width$}"))
-                );
-            }
-        }
-        for line in problems(span) {
-            let _ = writeln!(out, "{detail_prefix}{}", paint.red(&format!("✘ {line}")));
-        }
-    }
-    out
 }
 
 /// The request ids of the invocation root spans among `spans` (the spans carrying
@@ -475,159 +392,6 @@ impl Trace {
     }
 }
 
-/// One line of the tree.
-struct Row<'a> {
-    span: &'a FlatSpan,
-    depth: usize,
-    /// Connectors before the name.
-    prefix: String,
-    /// Connectors before detail lines under the span.
-    detail_prefix: String,
-}
-
-/// Orders spans depth-first from their roots; every span appears exactly once, even with
-/// duplicate ids or parent cycles.
-fn layout(spans: &[FlatSpan]) -> Vec<Row<'_>> {
-    let ids = span_ids(spans);
-    let mut children: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (index, span) in spans.iter().enumerate() {
-        children
-            .entry((span.trace_id.as_str(), span.parent_span_id.as_str()))
-            .or_default()
-            .push(index);
-    }
-    for siblings in children.values_mut() {
-        siblings.sort_by(|&a, &b| by_start(&spans[a], &spans[b]));
-    }
-
-    let mut roots: Vec<usize> = (0..spans.len())
-        .filter(|&index| !has_parent_in(&spans[index], &ids))
-        .collect();
-    roots.sort_by(|&a, &b| by_start(&spans[a], &spans[b]));
-
-    let mut rows = Vec::with_capacity(spans.len());
-    let mut visited = vec![false; spans.len()];
-    for root in roots {
-        push_subtree(spans, &children, root, &mut visited, &mut rows);
-    }
-    // Spans caught in a parent cycle have no root; show them rather than lose them.
-    while let Some(index) = visited.iter().position(|seen| !seen) {
-        push_subtree(spans, &children, index, &mut visited, &mut rows);
-    }
-    rows
-}
-
-fn push_subtree<'a>(
-    spans: &'a [FlatSpan],
-    children: &HashMap<(&str, &str), Vec<usize>>,
-    root: usize,
-    visited: &mut [bool],
-    rows: &mut Vec<Row<'a>>,
-) {
-    // (span, depth, prefix, prefix for its children); an explicit stack, as traces can be deep.
-    let mut stack = vec![(root, 0, String::new(), String::new())];
-    while let Some((index, depth, prefix, child_prefix)) = stack.pop() {
-        if std::mem::replace(&mut visited[index], true) {
-            continue;
-        }
-        let span = &spans[index];
-        let kids: Vec<usize> = children
-            .get(&(span.trace_id.as_str(), span.span_id.as_str()))
-            .map(|kids| kids.iter().copied().filter(|&kid| !visited[kid]).collect())
-            .unwrap_or_default();
-        let guide = if kids.is_empty() { "   " } else { "│  " };
-        rows.push(Row {
-            span,
-            depth,
-            prefix,
-            detail_prefix: format!("{child_prefix}{guide}"),
-        });
-        for (position, &kid) in kids.iter().enumerate().rev() {
-            let last = position + 1 == kids.len();
-            let (connector, continuation) = if last {
-                ("└─ ", "   ")
-            } else {
-                ("├─ ", "│  ")
-            };
-            stack.push((
-                kid,
-                depth + 1,
-                format!("{child_prefix}{connector}"),
-                format!("{child_prefix}{continuation}"),
-            ));
-        }
-    }
-}
-
-/// The bar showing where `span` lies within `[origin, origin + total]`.
-fn bar(span: &FlatSpan, origin: u64, total: u64) -> String {
-    let scale = |nanos: u64| {
-        let cells = u128::from(nanos) * BAR_WIDTH as u128 / u128::from(total);
-        usize::try_from(cells).unwrap_or(BAR_WIDTH).min(BAR_WIDTH)
-    };
-    let offset = scale(span.start_unix_nano.saturating_sub(origin)).min(BAR_WIDTH - 1);
-    let end = scale(span.end_unix_nano.saturating_sub(origin));
-    let length = end.saturating_sub(offset).max(1).min(BAR_WIDTH - offset);
-    format!(
-        "{}{}{}",
-        " ".repeat(offset),
-        "█".repeat(length),
-        " ".repeat(BAR_WIDTH - offset - length)
-    )
-}
-
-/// [`KEY_ATTRIBUTES`] then tags, as present on `span`.
-fn key_attributes(span: &FlatSpan) -> Vec<(&str, String)> {
-    let tags: BTreeMap<&str, String> = span
-        .attributes
-        .iter()
-        .filter(|(key, _)| key.starts_with(TAG_PREFIX))
-        .map(|(key, value)| (key.as_str(), value.to_string()))
-        .collect();
-    KEY_ATTRIBUTES
-        .iter()
-        .filter_map(|&key| span.attr(key).map(|value| (key, value.to_string())))
-        .chain(tags)
-        .collect()
-}
-
-/// `type: message` of each exception event, and the status message of an error span without
-/// exception events.
-fn problems(span: &FlatSpan) -> Vec<String> {
-    let exceptions: Vec<String> = span
-        .events_named("exception")
-        .map(|event| {
-            match (
-                event.attr_str("exception.type"),
-                event.attr_str("exception.message"),
-            ) {
-                (Some(kind), Some(message)) => format!("{kind}: {message}"),
-                (Some(kind), None) => kind.to_owned(),
-                (None, Some(message)) => message.to_owned(),
-                (None, None) => "exception".to_owned(),
-            }
-        })
-        .collect();
-    if exceptions.is_empty() && span.is_error() && !span.status_message.is_empty() {
-        return vec![span.status_message.clone()];
-    }
-    exceptions
-}
-
-/// `850 ns`, `212 µs`, `12.30 ms`, `1.50 s`.
-pub fn format_duration(duration: Duration) -> String {
-    let nanos = duration.as_nanos();
-    if nanos < 1_000 {
-        format!("{nanos} ns")
-    } else if nanos < 1_000_000 {
-        format!("{} µs", nanos / 1_000)
-    } else if nanos < 1_000_000_000 {
-        format!("{:.2} ms", duration.as_secs_f64() * 1_000.0)
-    } else {
-        format!("{:.2} s", duration.as_secs_f64())
-    }
-}
-
 fn span_ids(spans: &[FlatSpan]) -> HashSet<(&str, &str)> {
     spans
         .iter()
@@ -646,51 +410,6 @@ fn by_start(a: &FlatSpan, b: &FlatSpan) -> Ordering {
         .cmp(&b.start_unix_nano)
         .then_with(|| a.name.cmp(&b.name))
         .then_with(|| a.span_id.cmp(&b.span_id))
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut truncated: String = text.chars().take(width.saturating_sub(1)).collect();
-    truncated.push('…');
-    truncated
-}
-
-/// Optional ANSI styling.
-#[derive(Clone, Copy)]
-struct Paint {
-    enabled: bool,
-}
-
-impl Paint {
-    fn style(self, code: &str, text: &str) -> String {
-        if self.enabled && !text.is_empty() {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    fn bold(self, text: &str) -> String {
-        self.style("1", text)
-    }
-
-    fn dim(self, text: &str) -> String {
-        self.style("2", text)
-    }
-
-    fn red(self, text: &str) -> String {
-        self.style("31", text)
-    }
-
-    fn green(self, text: &str) -> String {
-        self.style("32", text)
-    }
-
-    fn cyan(self, text: &str) -> String {
-        self.style("36", text)
-    }
 }
 
 #[cfg(test)]
@@ -794,58 +513,19 @@ mod tests {
         assert_eq!(root_of(&[]), None);
     }
 
+    /// What the renderer needs of a decoded span reaches it: attributes of any type as text,
+    /// exception events, error statuses, parents.
     #[test]
-    fn renders_a_waterfall() {
+    fn renders_decoded_spans() {
         let trace = &by_trace(&sample())[0];
         let text = render_tree(trace, false);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[0],
-            format!("trace {} · 4 spans · 12.00 ms", "a".repeat(32))
-        );
-        assert!(lines[1].starts_with("my-function "), "{text}");
-        assert!(
-            lines[1].contains("12.00 ms  ✔  [████████████████████████]"),
-            "{text}"
-        );
-        assert_eq!(lines[2], "│  faas.trigger               http");
         assert_eq!(lines[3], "│  http.response.status_code  500");
         assert_eq!(lines[4], "│  serverless.tag.tenant      acme");
-        assert!(lines[5].starts_with("├─ GET /users/{id} "), "{text}");
-        assert!(
-            lines[5].contains("10.00 ms  ✘  [  ████████████████████  ]"),
-            "{text}"
-        );
+        assert!(lines[5].contains("✘"), "{text}");
         assert_eq!(lines[6], "│  │  ✘ DbError: connection refused");
         assert!(lines[7].starts_with("│  └─ db.query "), "{text}");
         assert_eq!(lines[8], "│        ✘ timeout");
-        assert!(lines[9].starts_with("└─ flush "), "{text}");
-        assert!(
-            lines[9].ends_with(&format!("[{}██]", " ".repeat(22))),
-            "{text}"
-        );
         assert_eq!(lines.len(), 10, "{text}");
-        assert!(!text.contains("unrelated"));
-        assert!(!text.contains('\x1b'));
-
-        let colored = render_tree(trace, true);
-        assert!(colored.contains("\x1b[31m✘\x1b[0m"), "{colored}");
-    }
-
-    #[test]
-    fn survives_cycles_and_duplicates() {
-        let a = span("a", "1", "2", "a", 0, 1);
-        let b = span("a", "2", "1", "b", 0, 1);
-        let text = render_tree(&[a.clone(), b, a], false);
-        assert_eq!(text.lines().count(), 4, "{text}");
-        assert_eq!(render_tree(&[], false), "(no spans)\n");
-    }
-
-    #[test]
-    fn formats_durations() {
-        assert_eq!(format_duration(Duration::from_nanos(850)), "850 ns");
-        assert_eq!(format_duration(Duration::from_micros(212)), "212 µs");
-        assert_eq!(format_duration(Duration::from_micros(12_300)), "12.30 ms");
-        assert_eq!(format_duration(Duration::from_millis(1_500)), "1.50 s");
     }
 }

@@ -11,7 +11,10 @@ use std::time::Duration;
 use lambda_http::{Body, Request, RequestExt, RequestPayloadExt, Response};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use serverless_sdk::{capture_exception, set_endpoint, span, tag_event};
+use serverless_sdk::{
+    batch::{SqsBatchResponse, SqsEvent, process_sqs},
+    capture_exception, span, tag_event,
+};
 use serverless_sdk_http::HttpError;
 use serverless_sdk_tests::{
     events,
@@ -114,16 +117,20 @@ async fn create_order(req: &Request, clients: &Clients) -> Result<Response<Body>
 }
 
 /// An S3 `PutObject` through the AWS SDK with the SDK's interceptor: a CLIENT span
-/// `S3.PutObject`.
+/// `S3.PutObject`. The archive is best effort: a failure is captured on the invocation, and
+/// the order still succeeds.
 async fn archive_order(clients: &Clients, customer_id: &str, total: u64) {
     if let Some(s3) = &clients.s3 {
-        let _ = s3
+        let put = s3
             .put_object()
             .bucket("orders-archive")
             .key(format!("{customer_id}/order.json"))
             .body(json!({ "total": total }).to_string().into_bytes().into())
             .send()
             .await;
+        if let Err(error) = put {
+            capture_exception(&error);
+        }
     }
 }
 
@@ -168,21 +175,19 @@ async fn save(_total: u64) {
     tokio::time::sleep(Duration::from_millis(2)).await;
 }
 
-/// An SQS consumer.
+/// An SQS consumer: a CONSUMER span per record, the record that fails reported back so
+/// that only it is delivered again.
 #[serverless_sdk::serverless_handler]
-async fn queue(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
-    set_endpoint("sqs/orders-queue");
-    let records = event.payload["Records"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    for record in &records {
-        let _record_span = span("process_record");
-        if record["body"].as_str().is_some_and(|b| b.contains("bad")) {
-            capture_exception(&std::io::Error::other("malformed record skipped"));
+async fn queue(event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, std::io::Error> {
+    Ok(process_sqs(event.payload, |message| async move {
+        let body = message.body.unwrap_or_default();
+        if body.contains("bad") {
+            return Err(std::io::Error::other("malformed record"));
         }
-    }
-    Ok(json!({ "batchItemFailures": [] }))
+        save(u64::try_from(body.len()).unwrap_or(0)).await;
+        Ok(())
+    })
+    .await)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -312,7 +317,8 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let spans = parse_json_lines(&text);
 
     println!("\n── traces ─────────────────────────────────────────────────");
-    let color = std::env::var_os("NO_COLOR").is_none();
+    // Colour only on a terminal, never with NO_COLOR (and always with CLICOLOR_FORCE=1).
+    let color = serverless_sdk::dev::color_for(&std::io::stdout());
     for trace in by_trace(&spans) {
         println!("{}", render_tree(&trace, color));
     }

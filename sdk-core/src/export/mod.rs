@@ -54,6 +54,9 @@ pub(crate) struct Pipeline {
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     timeout: Duration,
     emf_metrics: bool,
+    /// Dev mode: each invocation's waterfall on stderr too.
+    #[cfg(feature = "dev")]
+    dev_mode: bool,
 }
 
 static EXPORTED_SPANS: AtomicU64 = AtomicU64::new(0);
@@ -114,6 +117,8 @@ impl Pipeline {
             backend,
             timeout: config.export_timeout,
             emf_metrics: config.emf_metrics,
+            #[cfg(feature = "dev")]
+            dev_mode: config.dev_mode,
         }
     }
 
@@ -128,12 +133,26 @@ impl Pipeline {
         {
             internal_error::report("panic", "the SDK panicked reading memory after a response");
         }
+        #[cfg(feature = "dev")]
+        let waterfall = self.dev_mode.then(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::dev::waterfall(&finished)
+            }))
+            .unwrap_or_else(|_| {
+                internal_error::report("panic", "the SDK panicked drawing a dev-mode waterfall");
+                String::new()
+            })
+        });
         let spans = convert::to_span_data(finished, resource::scope());
         if CatchUnwindIn::new(self.send(spans), None).await.is_err() {
             internal_error::report(
                 "panic",
                 "the exporter panicked; this invocation's telemetry is lost",
             );
+        }
+        #[cfg(feature = "dev")]
+        if let Some(waterfall) = waterfall {
+            crate::dev::print(&waterfall);
         }
     }
 

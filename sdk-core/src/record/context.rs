@@ -50,7 +50,7 @@ impl Sdk {
         }))
     }
 
-    /// See [`capture_exception`].
+    /// See [`capture_exception`](crate::capture_exception).
     #[track_caller]
     pub fn capture_exception<E: Capture + ?Sized>(&self, error: &E) {
         let site = Location::caller();
@@ -64,14 +64,14 @@ impl Sdk {
         }
     }
 
-    /// See [`capture_message`].
+    /// See [`capture_message`](crate::capture_message).
     pub fn capture_message(&self, message: impl AsRef<str>) {
         if let Some(c) = self.target() {
             current::scoped(Some(c), || capture_message(message));
         }
     }
 
-    /// See [`tag_event`].
+    /// See [`tag_event`](crate::tag_event).
     pub fn tag_event(
         &self,
         tag: impl AsRef<str>,
@@ -83,14 +83,14 @@ impl Sdk {
         }
     }
 
-    /// See [`set_endpoint`].
+    /// See [`set_endpoint`](crate::set_endpoint).
     pub fn set_endpoint(&self, path: impl AsRef<str>) {
         if let Some(c) = self.target() {
             set_endpoint_in(&c, None, path.as_ref(), EndpointSource::Explicit);
         }
     }
 
-    /// See [`set_endpoint_with_method`].
+    /// See [`set_endpoint_with_method`](crate::set_endpoint_with_method).
     pub fn set_endpoint_with_method(&self, method: impl AsRef<str>, path: impl AsRef<str>) {
         if let Some(c) = self.target() {
             set_endpoint_in(

@@ -6,7 +6,7 @@ use crate::{config::Config, installed, record::report};
 pub type Error = lambda_runtime::Error;
 
 /// Installs the SDK's configuration and exporter, together. Call it once at cold start,
-/// before the first invocation; [`run`] calls it with [`Config::from_env`] when you have
+/// before the first invocation; [`run`](crate::run) calls it with [`Config::from_env`] when you have
 /// not. Makes no network call. Returns `true` if this call installed the configuration, and
 /// `false` (changing nothing at all) if the SDK was installed already.
 ///

@@ -102,7 +102,7 @@ pub(crate) use client_options_builders;
 use std::{env, fmt};
 
 /// Which hosts get CLIENT spans and how trace context is propagated; shared by the HTTP
-/// integrations ([`HttpClientLayer`], `HttpClientMiddleware`). The AWS SDK interceptor reads
+/// integrations ([`HttpClientLayer`](super::HttpClientLayer), `HttpClientMiddleware`). The AWS SDK interceptor reads
 /// only [`propagate_xray`](Self::propagate_xray).
 ///
 /// A host is traced unless it matches an ignored entry, and, when a capture list is set,
