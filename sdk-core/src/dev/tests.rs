@@ -1,27 +1,22 @@
 #![allow(clippy::unwrap_used)]
 
-use std::{ffi::OsString, time::Duration};
+use std::{ffi::OsString, ops::Range, time::Duration};
 
 use super::{WaterfallException, WaterfallSpan, color_decision, render, render::format_duration};
 
 const MS: u64 = 1_000_000;
 const T0: u64 = 1_700_000_000_000_000_000;
+const TRACE: &str = "a";
 
-fn span(
-    trace: &str,
-    id: &str,
-    parent: &str,
-    name: &str,
-    start_ms: u64,
-    end_ms: u64,
-) -> WaterfallSpan {
+/// A span of trace `aaa…` lasting `ms` milliseconds after `T0`; ids repeat one character.
+fn span(id: &str, parent: &str, name: &str, ms: Range<u64>) -> WaterfallSpan {
     WaterfallSpan {
-        trace_id: trace.repeat(32),
+        trace_id: TRACE.repeat(32),
         span_id: id.repeat(16),
         parent_span_id: parent.repeat(16),
         name: name.to_owned(),
-        start_unix_nano: T0 + start_ms * MS,
-        end_unix_nano: T0 + end_ms * MS,
+        start_unix_nano: T0 + ms.start * MS,
+        end_unix_nano: T0 + ms.end * MS,
         ..WaterfallSpan::default()
     }
 }
@@ -36,24 +31,24 @@ fn attributes(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 /// A root continuing a remote (X-Ray) parent that is not among the spans, an error with an
 /// exception under it, an error with a status message only, and a last child.
 fn sample() -> Vec<WaterfallSpan> {
-    let mut root = span("a", "1", "f", "my-function", 0, 12);
+    let mut root = span("1", "f", "my-function", 0..12);
     root.attributes = attributes(&[
         ("faas.trigger", "http"),
         ("http.response.status_code", "500"),
         ("serverless.tag.tenant", "acme"),
         ("unrelated", "true"),
     ]);
-    let mut route = span("a", "2", "1", "GET /users/{id}", 1, 11);
+    let mut route = span("2", "1", "GET /users/{id}", 1..11);
     route.error = true;
     route.exceptions.push(WaterfallException {
         kind: "DbError".into(),
         message: "connection refused".into(),
         stacktrace: String::new(),
     });
-    let mut query = span("a", "3", "2", "db.query", 2, 6);
+    let mut query = span("3", "2", "db.query", 2..6);
     query.error = true;
     query.status_message = "timeout".into();
-    let flush = span("a", "4", "1", "flush", 11, 12);
+    let flush = span("4", "1", "flush", 11..12);
     vec![flush, query, route, root]
 }
 
@@ -109,7 +104,8 @@ fn heads_the_tree_with_the_request_id() {
         )
     );
     // Several invocations: no single request id to name.
-    let mut other = span("b", "5", "", "other", 20, 21);
+    let mut other = span("5", "", "other", 20..21);
+    other.trace_id = "b".repeat(32);
     other
         .attributes
         .push(("faas.invocation_id".into(), "9a-req".into()));
@@ -157,8 +153,8 @@ fn exceptions_show_the_functions_own_first_frames() {
 
 #[test]
 fn survives_cycles_duplicates_and_nothing() {
-    let a = span("a", "1", "2", "a", 0, 1);
-    let b = span("a", "2", "1", "b", 0, 1);
+    let a = span("1", "2", "a", 0..1);
+    let b = span("2", "1", "b", 0..1);
     let text = render(&[a.clone(), b, a], false);
     assert_eq!(text.lines().count(), 4, "{text}");
     assert_eq!(render(&[], false), "(no spans)\n");

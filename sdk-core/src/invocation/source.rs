@@ -352,20 +352,9 @@ impl<'de> Deserialize<'de> for Traceparent {
             fn visit_unit<E>(self) -> Result<Traceparent, E> {
                 Ok(Traceparent(None))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Traceparent, A::Error> {
-                let mut found = None;
-                // Keys as `Text`: borrowed, where `Cow`'s own `Deserialize` allocates each.
-                while let Some(key) = map.next_key::<Text<'de>>()? {
-                    let is_traceparent = key
-                        .as_deref()
-                        .is_some_and(|k| k.eq_ignore_ascii_case("traceparent"));
-                    if found.is_none() && is_traceparent {
-                        found = map.next_value::<Option<String>>()?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(Traceparent(found))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Traceparent, A::Error> {
+                let value = fields::entry::<_, Option<String>>(map, "traceparent")?;
+                Ok(Traceparent(value.flatten()))
             }
         }
         deserializer.deserialize_any(Find)
@@ -905,32 +894,14 @@ fn decode_key(key: &str) -> Cow<'_, str> {
     String::from_utf8(out).map_or(Cow::Borrowed(key), Cow::Owned)
 }
 
-/// Seconds since the Unix epoch as ISO 8601 in UTC (`2016-12-02T01:27:00Z`).
+/// Seconds since the Unix epoch as ISO 8601 in UTC (`2016-12-02T01:27:00Z`); `None` before
+/// the epoch and past year 9999.
 fn iso8601(seconds: f64) -> Option<String> {
     if !(0.0..253_402_300_800.0).contains(&seconds) {
         return None;
     }
-    // In range: a whole number of seconds fits an i64.
-    #[allow(clippy::cast_possible_truncation)]
-    let seconds = seconds as i64;
-    let (days, time) = (seconds / 86_400, seconds % 86_400);
-    // The civil date of a day number (H. Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        time / 3600,
-        time % 3600 / 60,
-        time % 60
-    ))
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(seconds.trunc());
+    Some(humantime::format_rfc3339_seconds(time).to_string())
 }
 
 fn http_source<'a>(

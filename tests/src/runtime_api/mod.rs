@@ -43,7 +43,7 @@ use std::{
     fmt, io,
     net::SocketAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime},
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -587,31 +587,10 @@ fn invocation_headers(
 
 /// `YYYY/MM/DD/[$LATEST]{32 hex}`, today's date in UTC.
 fn log_stream_name() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() / 86_400);
-    let (year, month, day) = civil_from_days(days);
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let date = now.get(..10).unwrap_or("1970-01-01").replace('-', "/");
     let suffix = generate_request_id().replace('-', "");
-    format!("{year:04}/{month:02}/{day:02}/[$LATEST]{suffix}")
-}
-
-/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    format!("{date}/[$LATEST]{suffix}")
 }
 
 #[cfg(test)]
@@ -620,10 +599,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+    fn log_stream_names_are_dated() {
+        let name = log_stream_name();
+        let (date, rest) = name.split_at(10);
+        assert_eq!(date.matches('/').count(), 2, "{name}");
+        assert!(date.starts_with("20"), "{name}");
+        assert_eq!(rest.len(), "/[$LATEST]".len() + 32, "{name}");
     }
 
     #[test]

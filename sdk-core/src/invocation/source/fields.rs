@@ -148,6 +148,26 @@ impl<'de> Deserialize<'de> for BodyTraceparent {
     }
 }
 
+/// The value of a map's first entry named `name` (ASCII case-insensitively), read as `V`;
+/// the other entries are skipped without being collected.
+pub(super) fn entry<'de, A, V>(mut map: A, name: &str) -> Result<Option<V>, A::Error>
+where
+    A: MapAccess<'de>,
+    V: Deserialize<'de>,
+{
+    let mut found = None;
+    // Keys as `Text`: borrowed, where `Cow`'s own `Deserialize` would allocate each one.
+    while let Some(key) = map.next_key::<Text<'de>>()? {
+        let matches = key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(name));
+        if found.is_none() && matches {
+            found = Some(map.next_value::<V>()?);
+        } else {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+    Ok(found)
+}
+
 /// The `traceparent` entry of a message-attributes object (SQS `messageAttributes`, whose
 /// values are `{"stringValue": ..}`, or SNS `MessageAttributes`, `{"Value": ..}`), its name
 /// matched case-insensitively, without collecting the other attributes.
@@ -159,27 +179,17 @@ impl<'de> Visitor<'de> for Any<MessageTraceparent> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a message attributes object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MessageTraceparent, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MessageTraceparent, A::Error> {
         #[derive(Deserialize, Default)]
         #[serde(default)]
         struct AttributeValue<'a> {
             #[serde(rename = "stringValue", alias = "StringValue", alias = "Value", borrow)]
             value: Text<'a>,
         }
-        let mut found = None;
-        // Keys as `Text`: borrowed, where `Cow`'s own `Deserialize` would allocate each one.
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            let is_traceparent = key
-                .as_deref()
-                .is_some_and(|k| k.eq_ignore_ascii_case("traceparent"));
-            if found.is_none() && is_traceparent {
-                let value = map.next_value::<Obj<AttributeValue<'de>>>()?;
-                found = value.0.value.as_deref().and_then(TraceParent::from_w3c);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(MessageTraceparent(found))
+        let value = entry::<_, Obj<AttributeValue<'de>>>(map, "traceparent")?;
+        Ok(MessageTraceparent(value.and_then(|value| {
+            value.0.value.as_deref().and_then(TraceParent::from_w3c)
+        })))
     }
     skip!(numbers);
     skip!(other);
