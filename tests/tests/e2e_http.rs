@@ -24,10 +24,11 @@ const FUNCTION: &str = "e2e-http";
 
 /* ----------------------------------- the function ----------------------------------- */
 
+/// `500` unless a variant says otherwise.
 #[derive(Debug, thiserror::Error, HttpError)]
+#[http(500)]
 enum ApiError {
     #[error("database password=hunter2 rejected the query")]
-    #[http(500)]
     Database,
     #[error("order {0} not found")]
     #[http(404, "order {0} not found")]

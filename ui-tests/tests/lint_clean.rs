@@ -63,17 +63,21 @@ impl Counter {
 }
 
 #[async_trait::async_trait]
-trait Store {
-    async fn load(&self, key: &str) -> Option<String>;
+trait Prices {
+    async fn price_of(&self, sku: u32) -> Result<u64, Failure>;
 }
 
-struct Memory(Vec<String>);
+/// Prices by SKU.
+struct Catalogue(Vec<(u32, u64)>);
 
 #[async_trait::async_trait]
-impl Store for Memory {
-    #[span("store.load")]
-    async fn load(&self, key: &str) -> Option<String> {
-        self.0.iter().find(|k| *k == key).cloned()
+impl Prices for Catalogue {
+    #[span("catalogue.price_of")]
+    async fn price_of(&self, sku: u32) -> Result<u64, Failure> {
+        self.0
+            .iter()
+            .find_map(|&(s, cents)| (s == sku).then_some(cents))
+            .ok_or_else(|| Failure(format!("no sku {sku}")))
     }
 }
 
@@ -156,8 +160,9 @@ fn sync_functions_run() {
 async fn async_functions_run() {
     assert_eq!(later(1).await, 2);
     assert_eq!(price(2).await.ok(), Some(6));
-    let store = Memory(vec!["a".to_owned()]);
-    assert_eq!(store.load("a").await.as_deref(), Some("a"));
+    let catalogue = Catalogue(vec![(7, 250)]);
+    assert_eq!(catalogue.price_of(7).await.ok(), Some(250));
+    assert!(catalogue.price_of(8).await.is_err());
     let _ = service_fn(create_account);
     let _ = service_fn(orders);
     let _ = service_fn(http);
