@@ -40,8 +40,9 @@ impl<S: Store> DynStore for S {
 /// `&Idempotency<AnyStore>` either way.
 ///
 /// [`Store`]'s futures are not boxed, so the trait cannot be a trait object; `AnyStore`
-/// boxes them, one allocation per store call (a few tens of nanoseconds, against the
-/// milliseconds of a DynamoDB round trip).
+/// boxes them: one allocation per store call, two or three per `run`. Over the in-memory
+/// store that is within a few percent of the unwrapped store (`benches/benches/idempotency.rs`),
+/// and nothing next to a DynamoDB round trip.
 ///
 /// ```
 /// use serverless_sdk::idempotency::{AnyStore, DynamoDbStore, Idempotency, InMemoryStore};
