@@ -30,6 +30,7 @@
 //! | [`integrations`] | `tracing`, and CLIENT spans for HTTP and AWS SDK calls |
 //! | [`attributes`] | the attribute and event names of the telemetry contract |
 //! | `batch` | SQS, Kinesis and DynamoDB batches with partial failures, a span per record (feature `batch`, on by default) |
+//! | `idempotency` | run a handler or record handler at most once per key, replaying the stored response; DynamoDB and in-memory stores (feature `idempotency`) |
 //!
 //! ```no_run
 //! use lambda_runtime::{service_fn, LambdaEvent};
