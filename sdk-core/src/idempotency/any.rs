@@ -41,8 +41,8 @@ impl<S: Store> DynStore for S {
 ///
 /// [`Store`]'s futures are not boxed, so the trait cannot be a trait object; `AnyStore`
 /// boxes them: one allocation per store call, two or three per `run`. Over the in-memory
-/// store that is within a few percent of the unwrapped store (`benches/benches/idempotency.rs`),
-/// and nothing next to a DynamoDB round trip.
+/// store the benches cannot tell it from the unwrapped store beyond their noise
+/// (`BENCHMARKS.md`), and it is nothing next to a DynamoDB round trip.
 ///
 /// ```
 /// use serverless_sdk::idempotency::{AnyStore, DynamoDbStore, Idempotency, InMemoryStore};
