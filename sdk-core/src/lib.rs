@@ -31,6 +31,7 @@
 //! | [`attributes`] | the attribute and event names of the telemetry contract |
 //! | `batch` | SQS, Kinesis and DynamoDB batches with partial failures, a span per record (feature `batch`, on by default) |
 //! | `dev` | dev mode: each invocation's trace as a waterfall on stderr (`SERVERLESS_SDK_DEV=true`; feature `dev`, on by default) |
+//! | `idempotency` | run a handler or record handler at most once per key, replaying the stored response; DynamoDB and in-memory stores (feature `idempotency`) |
 //!
 //! ```no_run
 //! use lambda_runtime::{service_fn, LambdaEvent};

@@ -6,6 +6,10 @@
 //! creates a virtual environment `<target>/moto-venv` and installs [`MOTO_REQUIREMENT`] there
 //! with pip, then runs moto with that interpreter. So the tests need nothing but Python 3 (and
 //! the package registry) on a fresh machine.
+//!
+//! [`Moto::dynamodb`] calls a DynamoDB operation without an AWS client, and
+//! [`Moto::create_idempotency_table`] makes the table `serverless_sdk::idempotency` documents,
+//! for the idempotency suite and the examples that use it.
 
 use std::{
     env,
@@ -29,6 +33,7 @@ use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
+use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 
 /// The moto release the kit runs, as a pip requirement.
@@ -356,6 +361,107 @@ impl Moto {
     #[must_use]
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Calls the DynamoDB operation `operation` (`"CreateTable"`, `"Scan"`, …) with `input`
+    /// as the AWS SDKs send it (the JSON protocol, `X-Amz-Target: DynamoDB_20120810.<operation>`)
+    /// and returns moto's answer. The request is made in [`REGION`](crate::runtime_api::REGION),
+    /// the region the kit gives functions, so a function process pointed at this emulator
+    /// (`AWS_ENDPOINT_URL`) sees the same tables.
+    ///
+    /// ```no_run
+    /// # async fn demo(moto: &serverless_sdk_tests::moto::Moto) -> Result<(), String> {
+    /// let scan = moto.dynamodb("Scan", &serde_json::json!({ "TableName": "idempotency" })).await?;
+    /// println!("{} items", scan["Count"]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A message with the operation, and moto's status and answer when it is not a success.
+    pub async fn dynamodb(&self, operation: &str, input: &Value) -> Result<Value, String> {
+        // moto finds the service and the region in the credential scope; it checks no
+        // signature.
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDMOTOKIT/20240101/{}/dynamodb/aws4_request, \
+             SignedHeaders=host;x-amz-target, Signature=0",
+            crate::runtime_api::REGION
+        );
+        let request = http::Request::post(format!("{}/", self.endpoint))
+            .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+            .header(http::header::AUTHORIZATION, authorization)
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                input.to_string(),
+            )))
+            .map_err(|e| format!("DynamoDB {operation}: {e}"))?;
+        let response = crate::client::send(request)
+            .await
+            .map_err(|e| format!("DynamoDB {operation}: moto did not answer: {e}"))?;
+        let status = response.status();
+        let body = String::from_utf8_lossy(response.body());
+        if !status.is_success() {
+            return Err(format!("DynamoDB {operation}: {status} {body}"));
+        }
+        serde_json::from_str(&body)
+            .map_err(|e| format!("DynamoDB {operation}: an answer that is not JSON ({e}): {body}"))
+    }
+
+    /// Creates the table `serverless_sdk::idempotency` documents: a string partition key
+    /// `id`, no sort key, on-demand billing, TTL on `expiration`.
+    ///
+    /// ```no_run
+    /// # async fn demo(moto: &serverless_sdk_tests::moto::Moto) -> Result<(), String> {
+    /// moto.create_idempotency_table("idempotency").await?;
+    /// // then IDEMPOTENCY_TABLE=idempotency, AWS_ENDPOINT_URL=moto.endpoint() for the function
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Moto::dynamodb`] (a table of that name exists already, for one).
+    pub async fn create_idempotency_table(&self, name: &str) -> Result<(), String> {
+        self.create_idempotency_table_with(name, "id", "expiration")
+            .await
+    }
+
+    /// [`Moto::create_idempotency_table`] with the partition key attribute `key` and the TTL
+    /// attribute `ttl`, for a `DynamoDbStore` whose attributes are renamed.
+    ///
+    /// ```no_run
+    /// # async fn demo(moto: &serverless_sdk_tests::moto::Moto) -> Result<(), String> {
+    /// moto.create_idempotency_table_with("idempotency-renamed", "pk", "ttl").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Moto::dynamodb`].
+    pub async fn create_idempotency_table_with(
+        &self,
+        name: &str,
+        key: &str,
+        ttl: &str,
+    ) -> Result<(), String> {
+        self.dynamodb(
+            "CreateTable",
+            &json!({
+                "TableName": name,
+                "KeySchema": [{ "AttributeName": key, "KeyType": "HASH" }],
+                "AttributeDefinitions": [{ "AttributeName": key, "AttributeType": "S" }],
+                "BillingMode": "PAY_PER_REQUEST",
+            }),
+        )
+        .await?;
+        self.dynamodb(
+            "UpdateTimeToLive",
+            &json!({
+                "TableName": name,
+                "TimeToLiveSpecification": { "Enabled": true, "AttributeName": ttl },
+            }),
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -14,16 +14,13 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use serverless_sdk::{
     Config, ErrorType,
     export::Exporter,
     idempotency::{
-        DynamoDbStore, Idempotency, IdempotencyError, InMemoryStore, PutOutcome, Record,
+        AnyStore, DynamoDbStore, Idempotency, IdempotencyError, InMemoryStore, PutOutcome, Record,
         RecordStatus, Store,
     },
     serverless_handler,
@@ -225,11 +222,17 @@ async fn suite_against_the_in_memory_store() {
     suite(InMemoryStore::new()).await;
 }
 
+/// The same through `AnyStore`, the type-erased store a function picks at run time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suite_against_the_in_memory_store_as_any_store() {
+    suite(AnyStore::new(InMemoryStore::new())).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suite_against_dynamodb_on_moto() {
     let moto = start_moto().await;
     let client = dynamodb_client(moto.endpoint());
-    let table = create_table(&client).await;
+    let table = create_table(&moto).await;
     suite(DynamoDbStore::new(client, table)).await;
 }
 
@@ -241,7 +244,20 @@ async fn suite_against_dynamodb_on_moto() {
 async fn dynamodb_records_use_the_powertools_layout() {
     let moto = start_moto().await;
     let client = dynamodb_client(moto.endpoint());
-    let table = create_table(&client).await;
+    let table = create_table(&moto).await;
+    // The table as documented: TTL on `expiration`.
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expiration"));
+    assert_eq!(
+        ttl.time_to_live_status().map(|s| s.as_str()),
+        Some("ENABLED")
+    );
     let idem = Idempotency::new(DynamoDbStore::new(client.clone(), &table))
         .key_pointer("/orderId")
         .validate_pointer("/amount")
@@ -317,7 +333,7 @@ async fn dynamodb_records_use_the_powertools_layout() {
 async fn dynamodb_attribute_names_are_configurable() {
     let moto = start_moto().await;
     let client = dynamodb_client(moto.endpoint());
-    let table = create_table_with_key(&client, "pk").await;
+    let table = create_table_with(&moto, "pk", "ttl").await;
     let store = DynamoDbStore::new(client.clone(), &table)
         .key_attr("pk")
         .expiry_attr("ttl")
@@ -405,13 +421,13 @@ fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
-    create_table_with_key(client, "id").await
+async fn create_table(moto: &Moto) -> String {
+    create_table_with(moto, "id", "expiration").await
 }
 
-/// Creates a table of a unique name with a string partition key `key`, as the module docs
-/// define it.
-async fn create_table_with_key(client: &aws_sdk_dynamodb::Client, key: &str) -> String {
+/// Creates an idempotency table of a unique name (the kit's, as the module docs define it)
+/// with the partition key `key` and TTL on `ttl`.
+async fn create_table_with(moto: &Moto, key: &str, ttl: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let table = format!(
         "idempotency-{}-{}-{}",
@@ -419,27 +435,9 @@ async fn create_table_with_key(client: &aws_sdk_dynamodb::Client, key: &str) -> 
         epoch_ms(SystemTime::now()),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
-    client
-        .create_table()
-        .table_name(&table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    moto.create_idempotency_table_with(&table, key, ttl)
         .await
-        .unwrap_or_else(|e| panic!("CreateTable: {e:?}"));
+        .unwrap_or_else(|e| panic!("{e}"));
     table
 }
 

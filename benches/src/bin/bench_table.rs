@@ -172,6 +172,42 @@ const COMPARISONS: &[(&str, &str, &str, Cmp)] = &[
         "capture/capture_exception/depth_1",
         Cmp::Ratio,
     ),
+    (
+        "idempotency: `Idempotency::run`, first call (in-memory store) / the function called directly",
+        "idempotency/first_run",
+        "idempotency/direct",
+        Cmp::Ratio,
+    ),
+    (
+        "idempotency: time `run` adds to a first call",
+        "idempotency/first_run",
+        "idempotency/direct",
+        Cmp::PerItem(50.0),
+    ),
+    (
+        "idempotency: `run`, replay (in-memory store) / the function called directly",
+        "idempotency/replay",
+        "idempotency/direct",
+        Cmp::Ratio,
+    ),
+    (
+        "idempotency: a replay's time minus the function's",
+        "idempotency/replay",
+        "idempotency/direct",
+        Cmp::PerItem(50.0),
+    ),
+    (
+        "idempotency: first call, the in-memory store behind `AnyStore` / plain",
+        "idempotency/first_run_any_store",
+        "idempotency/first_run",
+        Cmp::Ratio,
+    ),
+    (
+        "idempotency: replay, the in-memory store behind `AnyStore` / plain",
+        "idempotency/replay_any_store",
+        "idempotency/replay",
+        Cmp::Ratio,
+    ),
 ];
 
 fn read_json(path: &Path) -> Option<Value> {

@@ -120,7 +120,6 @@
 //! message keyed by `/messageId`, say).
 //!
 //! ```no_run
-//! use std::sync::OnceLock;
 //! use lambda_runtime::{service_fn, LambdaEvent};
 //! use serde_json::{json, Value};
 //! use serverless_sdk::{
@@ -128,11 +127,11 @@
 //!     idempotency::{DynamoDbStore, Idempotency, IdempotencyError},
 //! };
 //!
-//! static IDEM: OnceLock<Idempotency<DynamoDbStore>> = OnceLock::new();
-//!
 //! #[serverless_handler]
-//! async fn create_order(event: LambdaEvent<Value>) -> Result<Value, IdempotencyError<std::io::Error>> {
-//!     let idem = IDEM.get().expect("set in main");
+//! async fn create_order(
+//!     event: LambdaEvent<Value>,
+//!     idem: &Idempotency<DynamoDbStore>,
+//! ) -> Result<Value, IdempotencyError<std::io::Error>> {
 //!     idem.run(&event.payload, &event.context, || async {
 //!         // insert the order row ...
 //!         Ok(json!({ "orderId": event.payload["orderId"], "status": "created" }))
@@ -145,11 +144,18 @@
 //!     # let client: aws_sdk_dynamodb::Client = unimplemented!();
 //!     // let client = aws_sdk_dynamodb::Client::new(&aws_config::load_defaults(..).await);
 //!     let store = DynamoDbStore::new(client, std::env::var("IDEMPOTENCY_TABLE")?);
-//!     let _ = IDEM.set(Idempotency::new(store).key_pointer("/orderId"));
-//!     serverless_sdk::run(service_fn(create_order)).await
+//!     let idem = Idempotency::new(store).key_pointer("/orderId");
+//!     serverless_sdk::run(service_fn(|event| create_order(event, &idem))).await
 //! }
 //! ```
+//!
+//! To choose the store at run time (DynamoDB on Lambda, memory for a local run), wrap
+//! either in [`AnyStore`]: the handler then takes `&Idempotency<AnyStore>`. The example
+//! `examples/src/bin/idempotent_orders.rs` does that, and
+//! `examples/src/bin/idempotent_sqs_orders.rs` uses idempotency in a `process_sqs` record
+//! handler.
 
+mod any;
 mod dynamodb;
 mod error;
 mod key;
@@ -169,6 +175,7 @@ use lambda_runtime::Context;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
+pub use any::AnyStore;
 pub use dynamodb::DynamoDbStore;
 pub use error::{IdempotencyError, StoreError};
 pub use memory::InMemoryStore;

@@ -428,3 +428,29 @@ async fn the_in_memory_store_sweeps_expired_records() {
     store.put_in_progress(&later, now_ms + 1000).await.unwrap();
     assert_eq!(store.len(), 1);
 }
+
+#[tokio::test]
+async fn any_store_forwards_every_operation() {
+    let idem = Idempotency::new(AnyStore::new(InMemoryStore::new()))
+        .key_pointer("/orderId")
+        .function_name("orders");
+    let event = json!({ "orderId": "o-1" });
+    let failed = idem
+        .run_until(&event, in_30s(), || async {
+            Err::<Value, _>(std::io::Error::other("declined"))
+        })
+        .await;
+    assert!(matches!(failed, Err(IdempotencyError::Function(_))));
+    // The failure deleted the record through the wrapper: the retry runs.
+    let runs = AtomicUsize::new(0);
+    let first = idem.run_until(&event, in_30s(), || counted(&runs)).await;
+    let again = idem.run_until(&event, in_30s(), || counted(&runs)).await;
+    assert_eq!(first.unwrap(), json!({ "run": 1 }));
+    assert_eq!(again.unwrap(), json!({ "run": 1 }));
+    let key = format!("orders#{}", key::hash(&json!("o-1")));
+    let record = idem.store().get(&key).await.unwrap().unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+    assert_eq!(idem.store().store_type(), "InMemoryStore");
+    fn send_sync<T: Send + Sync + Clone + 'static>() {}
+    send_sync::<Idempotency<AnyStore>>();
+}
