@@ -250,11 +250,7 @@ pub(crate) fn encode_line(
     let mut plan = Plan::All;
     loop {
         buf.clear();
-        let request = json::JsonRequest {
-            prelude,
-            view: InvocationView::new(finished, plan),
-        };
-        serde_json::to_writer(&mut *buf, &request).map_err(|e| Cow::Owned(e.to_string()))?;
+        json::write_request(prelude, &InvocationView::new(finished, plan), buf);
         if buf.len() <= max_line_bytes {
             buf.push(b'\n');
             return Ok(());

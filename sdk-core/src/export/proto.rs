@@ -94,9 +94,7 @@ fn write_span(buf: &mut Vec<u8>, trace_id: &[u8; 16], v: &SpanView<'_>) {
     varint(buf, 6, u64::from(kind_number(&span.kind).unsigned_abs()));
     fixed64(buf, 7, v.start());
     fixed64(buf, 8, v.end());
-    for a in v.attributes() {
-        key_value(buf, 9, a.key(), &a.value());
-    }
+    v.for_each_attribute(|a| key_value(buf, 9, a.key(), &a.value()));
     for event in v.events() {
         nested(buf, 11, |buf| {
             fixed64(buf, 1, nanos(event.event.timestamp));

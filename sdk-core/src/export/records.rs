@@ -213,34 +213,34 @@ impl<'a> SpanView<'a> {
         self.span.parent.is_none()
     }
 
-    /// The attributes written, in order: `code.function` and `code.namespace` of a
-    /// `#[span]` function, the span's own, then what a smaller plan adds.
-    pub(crate) fn attributes(&self) -> impl Iterator<Item = Attr<'a>> + 'a {
+    /// Calls `f` with each attribute written, in order: `code.function` and
+    /// `code.namespace` of a `#[span]` function, the span's own, then what a smaller plan
+    /// adds.
+    #[inline]
+    pub(crate) fn for_each_attribute(&self, mut f: impl FnMut(Attr<'a>)) {
         let span = self.span;
         let identity = self.plan.identity();
-        let code = span
-            .code
-            .filter(|_| !identity)
-            .into_iter()
-            .flat_map(|(function, namespace)| {
-                [
-                    Attr::Str(attr::CODE_FUNCTION, function),
-                    Attr::Str(attr::CODE_NAMESPACE, namespace),
-                ]
-            });
-        let own = span
-            .attributes
-            .iter()
-            .filter(move |kv| !identity || kv.key.as_str() == attr::OUTCOME)
-            .map(Attr::Kv);
-        let dropped = self.plan.dropped().filter(|_| self.is_root()).map(|d| {
-            Attr::Int(
+        if !identity {
+            if let Some((function, namespace)) = span.code {
+                f(Attr::Str(attr::CODE_FUNCTION, function));
+                f(Attr::Str(attr::CODE_NAMESPACE, namespace));
+            }
+            span.attributes.iter().for_each(|kv| f(Attr::Kv(kv)));
+        } else {
+            span.attributes
+                .iter()
+                .filter(|kv| kv.key.as_str() == attr::OUTCOME)
+                .for_each(|kv| f(Attr::Kv(kv)));
+        }
+        if let Some(dropped) = self.plan.dropped().filter(|_| self.is_root()) {
+            f(Attr::Int(
                 attr::EXPORT_DROPPED_SPANS,
-                i64::try_from(d).unwrap_or(i64::MAX),
-            )
-        });
-        let truncated = identity.then_some(Attr::Bool(attr::EXPORT_TRUNCATED, true));
-        code.chain(own).chain(dropped).chain(truncated)
+                i64::try_from(dropped).unwrap_or(i64::MAX),
+            ));
+        }
+        if identity {
+            f(Attr::Bool(attr::EXPORT_TRUNCATED, true));
+        }
     }
 
     /// The events written.
