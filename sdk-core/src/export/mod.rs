@@ -45,7 +45,7 @@ enum Backend {
         max_line_bytes: usize,
     },
     #[cfg(feature = "otlp")]
-    Otlp(otlp_http::OtlpHttp),
+    Otlp(Box<otlp_http::OtlpHttp>),
     /// A user's OpenTelemetry exporter, fed `SpanData`.
     Spans(BoxedSpanExporter),
     None,
@@ -117,7 +117,7 @@ impl Pipeline {
             }
             #[cfg(feature = "otlp")]
             Exporter::Otlp { endpoint } => match otlp_http::OtlpHttp::build(endpoint.as_deref()) {
-                Ok(exporter) => Backend::Otlp(exporter),
+                Ok(exporter) => Backend::Otlp(Box::new(exporter)),
                 Err(e) => {
                     internal_error::report(
                         "config",

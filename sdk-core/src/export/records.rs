@@ -181,14 +181,14 @@ impl<'a> Attr<'a> {
     pub(crate) fn key(&self) -> &'a str {
         match self {
             Self::Kv(kv) => kv.key.as_str(),
-            Self::Str(k, _) | Self::Int(k, _) | Self::Bool(k, _) => *k,
+            Self::Str(k, _) | Self::Int(k, _) | Self::Bool(k, _) => k,
         }
     }
 
     pub(crate) fn value(&self) -> ValueRef<'a> {
         match self {
             Self::Kv(kv) => ValueRef::of(&kv.value),
-            Self::Str(_, v) => ValueRef::Str(*v),
+            Self::Str(_, v) => ValueRef::Str(v),
             Self::Int(_, v) => ValueRef::Int(*v),
             Self::Bool(_, v) => ValueRef::Bool(*v),
         }
