@@ -6,9 +6,17 @@
 use std::{
     borrow::Cow,
     env, fmt,
+    future::Future,
     io::Write,
+    pin::Pin,
     sync::{Arc, Mutex},
     time::Duration,
+};
+
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    trace::{SpanData, SpanExporter},
 };
 
 /// Size caps that keep an invocation's telemetry bounded whatever the handler does.
@@ -55,6 +63,12 @@ pub type SharedWriter = Arc<Mutex<dyn Write + Send>>;
 
 /// Where telemetry goes.
 ///
+/// The built-in exporters ([`Console`](Self::Console), [`Writer`](Self::Writer),
+/// [`Otlp`](Self::Otlp)) write each invocation straight from the SDK's own records into one
+/// reused buffer. [`SpanExporter`](Self::SpanExporter) hands the spans, as OpenTelemetry
+/// `SpanData`, to any OpenTelemetry [`SpanExporter`]
+/// instead.
+///
 /// ```
 /// use serverless_sdk::export::Exporter;
 /// use std::sync::{Arc, Mutex};
@@ -62,7 +76,9 @@ pub type SharedWriter = Arc<Mutex<dyn Write + Send>>;
 /// let console = Exporter::Console;                                   // the default
 /// let sink = Exporter::Writer(Arc::new(Mutex::new(std::io::sink())));
 /// let collector = Exporter::Otlp { endpoint: Some("http://localhost:4318".into()) };
-/// # let _ = (console, sink, collector);
+/// // Any OpenTelemetry exporter: a vendor's, opentelemetry-stdout, your own.
+/// let yours = Exporter::span_exporter(serverless_sdk::export::OtlpJsonExporter::stdout());
+/// # let _ = (console, sink, collector, yours);
 /// ```
 #[non_exhaustive]
 pub enum Exporter {
@@ -78,6 +94,15 @@ pub enum Exporter {
     },
     /// Nothing is exported.
     None,
+    /// Each invocation's spans as OpenTelemetry `SpanData`, handed to an OpenTelemetry
+    /// [`SpanExporter`] of your choice, once per
+    /// invocation, within the export timeout. Build it with [`Exporter::span_exporter`].
+    ///
+    /// The exporter gets the SDK's resource (`set_resource`) once, when the SDK is
+    /// installed. This path converts every span into `SpanData` first, so it costs more
+    /// than the built-in exporters; the spans, attributes, events (with their
+    /// `exception.stacktrace`) and links are the same.
+    SpanExporter(BoxedSpanExporter),
 }
 
 impl fmt::Debug for Exporter {
@@ -87,11 +112,104 @@ impl fmt::Debug for Exporter {
             Self::Writer(_) => f.write_str("Writer"),
             Self::Otlp { endpoint } => f.debug_struct("Otlp").field("endpoint", endpoint).finish(),
             Self::None => f.write_str("None"),
+            Self::SpanExporter(e) => f.debug_tuple("SpanExporter").field(e).finish(),
         }
     }
 }
 
+/// An OpenTelemetry [`SpanExporter`] behind a box, for [`Exporter::SpanExporter`].
+///
+/// ```
+/// use serverless_sdk::export::{BoxedSpanExporter, OtlpJsonExporter};
+///
+/// let boxed = BoxedSpanExporter::new(OtlpJsonExporter::stdout());
+/// # let _ = boxed;
+/// ```
+pub struct BoxedSpanExporter(Box<dyn DynSpanExporter>);
+
+impl BoxedSpanExporter {
+    /// Boxes `exporter`.
+    pub fn new(exporter: impl SpanExporter + 'static) -> Self {
+        Self(Box::new(exporter))
+    }
+
+    /// Exports one batch.
+    pub(crate) fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>> {
+        self.0.export_boxed(batch)
+    }
+
+    /// Gives the exporter the resource every span belongs to.
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource_dyn(resource);
+    }
+}
+
+impl fmt::Debug for BoxedSpanExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt_dyn(f)
+    }
+}
+
+/// [`SpanExporter`] as a trait object: its `export` returns an `impl Future`, which a
+/// `dyn` cannot.
+trait DynSpanExporter: Send + Sync {
+    fn export_boxed(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>>;
+    fn set_resource_dyn(&mut self, resource: &Resource);
+    fn fmt_dyn(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<E: SpanExporter + 'static> DynSpanExporter for E {
+    fn export_boxed(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>> {
+        Box::pin(self.export(batch))
+    }
+
+    fn set_resource_dyn(&mut self, resource: &Resource) {
+        self.set_resource(resource);
+    }
+
+    fn fmt_dyn(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
 impl Exporter {
+    /// [`Exporter::SpanExporter`] with `exporter`: each invocation's spans go to this
+    /// OpenTelemetry exporter as `SpanData`.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::{error::OTelSdkResult, trace::{SpanData, SpanExporter}};
+    /// use serverless_sdk::{Config, export::Exporter};
+    ///
+    /// /// Prints the name of every span.
+    /// #[derive(Debug)]
+    /// struct Names;
+    ///
+    /// impl SpanExporter for Names {
+    ///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    ///         for span in batch {
+    ///             println!("{}", span.name);
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let config = Config::from_env().with_exporter(Exporter::span_exporter(Names));
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn span_exporter(exporter: impl SpanExporter + 'static) -> Self {
+        Self::SpanExporter(BoxedSpanExporter::new(exporter))
+    }
+
     /// Chooses the exporter from `OTEL_TRACES_EXPORTER` and `OTEL_EXPORTER_OTLP_ENDPOINT`.
     /// An unsupported value falls back to the console and is reported at cold start.
     ///

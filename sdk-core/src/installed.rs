@@ -17,7 +17,7 @@ pub(crate) struct Installed {
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
-fn build(config: &Config) -> Installed {
+fn build(mut config: Config) -> Installed {
     for warning in &config.warnings {
         internal_error::report("config", warning);
     }
@@ -26,15 +26,15 @@ fn build(config: &Config) -> Installed {
         crate::dev::announce();
     }
     Installed {
-        settings: Settings::from_config(config),
-        pipeline: Pipeline::build(config),
+        settings: Settings::from_config(&config),
+        pipeline: Pipeline::build(&mut config),
     }
 }
 
 /// Installs `config`: all of it, or nothing if the SDK was installed already. Returns
 /// whether this call installed it. What did not parse in the configuration is reported
 /// once, here.
-pub(crate) fn install(config: &Config) -> bool {
+pub(crate) fn install(config: Config) -> bool {
     let mut installed = false;
     INSTALLED.get_or_init(|| {
         installed = true;
@@ -45,7 +45,7 @@ pub(crate) fn install(config: &Config) -> bool {
 
 /// The installed SDK, set up from the environment on first use if nothing was installed.
 pub(crate) fn get() -> &'static Installed {
-    INSTALLED.get_or_init(|| build(&Config::from_env()))
+    INSTALLED.get_or_init(|| build(Config::from_env()))
 }
 
 /// Whether the SDK has been installed in this process.

@@ -36,6 +36,8 @@ enum Cmp {
     Diff,
     /// `(a - b) / per`, in nanoseconds: the marginal cost of one of `per` items.
     PerItem(f64),
+    /// `(a - b) / c`: the marginal cost `a - b` as a multiple of the benchmark `c`.
+    DiffOver(&'static str),
 }
 
 /// The comparisons of `BENCHMARKS.md`: (what, a, b, how).
@@ -123,6 +125,24 @@ const COMPARISONS: &[(&str, &str, &str, Cmp)] = &[
         "span_exported/sdk/sync",
         "span_exported/sdk/no_spans",
         Cmp::PerItem(100.0),
+    ),
+    (
+        "span, exported: `#[span]` all-in / raw OpenTelemetry SDK span (batch + flush)",
+        "span_exported/sdk/sync",
+        "span_exported/sdk/no_spans",
+        Cmp::DiffOver("span_exported/otel_raw_batch/sync"),
+    ),
+    (
+        "peer, 1 span: lambda-otel-lite + otlp-stdout-span-exporter / SDK",
+        "peer/otel_lite/1_span",
+        "peer/sdk/1_span",
+        Cmp::Ratio,
+    ),
+    (
+        "peer, 11 spans: lambda-otel-lite + otlp-stdout-span-exporter / SDK",
+        "peer/otel_lite/11_spans",
+        "peer/sdk/11_spans",
+        Cmp::Ratio,
     ),
     (
         "capture: `capture_exception`, 10 levels / formatting the chain by hand",
@@ -297,6 +317,13 @@ fn main() -> io::Result<()> {
         let (Some(ra), Some(rb)) = (results.get(*a), results.get(*b)) else {
             continue;
         };
+        let over = match how {
+            Cmp::DiffOver(c) => match results.get(*c) {
+                Some(rc) => Some((*c, rc)),
+                None => continue,
+            },
+            _ => None,
+        };
         let (ta, tb) = (human(ra.time), human(rb.time));
         let (value, from) = match how {
             Cmp::Ratio => (
@@ -311,6 +338,13 @@ fn main() -> io::Result<()> {
                 format!("**{}**", human((ra.time - rb.time) / n)),
                 format!("(`{a}` {ta} − `{b}` {tb}) / {n}"),
             ),
+            Cmp::DiffOver(_) => {
+                let (c, rc) = over.unwrap_or((b, rb));
+                (
+                    format!("**{:.2}×**", (ra.time - rb.time) / rc.time),
+                    format!("(`{a}` {ta} − `{b}` {tb}) / `{c}` {}", human(rc.time)),
+                )
+            }
         };
         println!("| {what} | {value} | {from} |");
     }

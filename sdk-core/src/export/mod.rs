@@ -9,20 +9,25 @@
 
 pub(crate) mod convert;
 pub(crate) mod enrich;
+pub(crate) mod json;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp_http;
 pub(crate) mod otlp_json;
+#[cfg(feature = "otlp")]
+pub(crate) mod proto;
+pub(crate) mod records;
 pub(crate) mod resource;
 
 use std::{
     borrow::Cow,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Mutex, PoisonError, TryLockError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-
-pub use crate::config::{Exporter, SharedWriter};
+pub use crate::config::{BoxedSpanExporter, Exporter, SharedWriter};
 pub use crate::invocation::{Outcome, TriggerKind};
 pub use otlp_json::OtlpJsonExporter;
 
@@ -31,11 +36,18 @@ use crate::{
     internal_error,
     invocation::{Finished, current::CatchUnwindIn},
 };
+use records::{InvocationView, Plan};
 
 enum Backend {
-    Json(OtlpJsonExporter),
+    /// One OTLP/JSON line per invocation.
+    Line {
+        writer: SharedWriter,
+        max_line_bytes: usize,
+    },
     #[cfg(feature = "otlp")]
-    Otlp(opentelemetry_otlp::SpanExporter),
+    Otlp(Box<otlp_http::OtlpHttp>),
+    /// A user's OpenTelemetry exporter, fed `SpanData`.
+    Spans(BoxedSpanExporter),
     None,
 }
 
@@ -51,13 +63,21 @@ pub(crate) enum When {
 /// The process's exporter, built once when the SDK is installed.
 pub(crate) struct Pipeline {
     backend: Backend,
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     timeout: Duration,
     emf_metrics: bool,
     /// Dev mode: each invocation's waterfall on stderr too.
     #[cfg(feature = "dev")]
     dev_mode: bool,
+    json: json::JsonPrelude,
+    #[cfg(feature = "otlp")]
+    proto: proto::ProtoPrelude,
+    /// The buffer every invocation is encoded into, reused (an invocation exported while
+    /// another one holds it gets its own).
+    buffer: Mutex<Vec<u8>>,
 }
+
+/// A buffer that grew past this after a large invocation is given back.
+const KEPT_BUFFER_BYTES: usize = 1024 * 1024;
 
 static EXPORTED_SPANS: AtomicU64 = AtomicU64::new(0);
 static FAILED_EXPORTS: AtomicU64 = AtomicU64::new(0);
@@ -78,30 +98,35 @@ pub fn stats() -> (u64, u64) {
 
 impl Pipeline {
     /// Builds the exporter `config` chooses. Makes no network call.
-    pub(crate) fn build(config: &Config) -> Self {
+    pub(crate) fn build(config: &mut Config) -> Self {
         let resource = resource::build_resource(config.service_name.as_deref());
-        let max_line = config.limits.max_line_bytes;
-        let json = |exporter: OtlpJsonExporter| {
-            let mut exporter = exporter.with_max_line_bytes(max_line);
-            exporter.set_resource(&resource);
-            Backend::Json(exporter)
+        let scope = resource::scope();
+        let max_line_bytes = config.limits.max_line_bytes;
+        let stdout = || Backend::Line {
+            writer: std::sync::Arc::new(Mutex::new(std::io::stdout())),
+            max_line_bytes,
         };
-        let backend = match &config.exporter {
-            Exporter::Console => json(OtlpJsonExporter::stdout()),
-            Exporter::Writer(w) => json(OtlpJsonExporter::new(w.clone())),
+        let exporter = std::mem::replace(&mut config.exporter, Exporter::None);
+        let backend = match exporter {
+            Exporter::Console => stdout(),
+            Exporter::Writer(writer) => Backend::Line {
+                writer,
+                max_line_bytes,
+            },
             Exporter::None => Backend::None,
+            Exporter::SpanExporter(mut exporter) => {
+                exporter.set_resource(&resource);
+                Backend::Spans(exporter)
+            }
             #[cfg(feature = "otlp")]
-            Exporter::Otlp { endpoint } => match otlp_http::build_otlp(endpoint.as_deref()) {
-                Ok(mut exporter) => {
-                    exporter.set_resource(&resource);
-                    Backend::Otlp(exporter)
-                }
+            Exporter::Otlp { endpoint } => match otlp_http::OtlpHttp::build(endpoint.as_deref()) {
+                Ok(exporter) => Backend::Otlp(Box::new(exporter)),
                 Err(e) => {
                     internal_error::report(
                         "config",
                         &format!("cannot build the OTLP exporter ({e}); using console"),
                     );
-                    json(OtlpJsonExporter::stdout())
+                    stdout()
                 }
             },
             #[cfg(not(feature = "otlp"))]
@@ -110,7 +135,7 @@ impl Pipeline {
                     "config",
                     "OTLP export needs the `otlp` feature of serverless_sdk; using console",
                 );
-                json(OtlpJsonExporter::stdout())
+                stdout()
             }
         };
         Self {
@@ -119,6 +144,10 @@ impl Pipeline {
             emf_metrics: config.emf_metrics,
             #[cfg(feature = "dev")]
             dev_mode: config.dev_mode,
+            json: json::prelude(&resource, scope),
+            #[cfg(feature = "otlp")]
+            proto: proto::prelude(&resource, scope),
+            buffer: Mutex::new(Vec::new()),
         }
     }
 
@@ -133,6 +162,11 @@ impl Pipeline {
         {
             internal_error::report("panic", "the SDK panicked reading memory after a response");
         }
+        if finished.spans.is_empty() {
+            return;
+        }
+        // Off the response path now (or with nothing after it): the time to symbolise.
+        finished.resolve_backtraces();
         #[cfg(feature = "dev")]
         let waterfall = self.dev_mode.then(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -143,29 +177,23 @@ impl Pipeline {
                 String::new()
             })
         });
-        let spans = convert::to_span_data(finished, resource::scope());
-        if CatchUnwindIn::new(self.send(spans), None).await.is_err() {
-            internal_error::report(
-                "panic",
-                "the exporter panicked; this invocation's telemetry is lost",
-            );
-        }
+        self.send_counted(finished).await;
         #[cfg(feature = "dev")]
         if let Some(waterfall) = waterfall {
             crate::dev::print(&waterfall);
         }
     }
 
-    async fn send(&self, spans: Vec<SpanData>) {
-        if spans.is_empty() {
+    /// Sends one invocation and counts the outcome.
+    async fn send_counted(&self, finished: Finished) {
+        let count = finished.spans.len() as u64;
+        let Ok(result) = CatchUnwindIn::new(self.send(finished), None).await else {
+            FAILED_EXPORTS.fetch_add(1, Ordering::Relaxed);
+            internal_error::report(
+                "panic",
+                "the exporter panicked; this invocation's telemetry is lost",
+            );
             return;
-        }
-        let count = spans.len() as u64;
-        let result: Result<(), Cow<'static, str>> = match &self.backend {
-            Backend::None => Ok(()),
-            Backend::Json(e) => e.export(spans).await.map_err(|e| e.to_string().into()),
-            #[cfg(feature = "otlp")]
-            Backend::Otlp(e) => otlp_http::with_timeout(self.timeout, e.export(spans)).await,
         };
         match result {
             Ok(()) => {
@@ -177,4 +205,106 @@ impl Pipeline {
             }
         }
     }
+
+    async fn send(&self, finished: Finished) -> Result<(), Cow<'static, str>> {
+        match &self.backend {
+            Backend::None => Ok(()),
+            Backend::Line {
+                writer,
+                max_line_bytes,
+            } => self.with_buffer(|buf| {
+                encode_line(&self.json, &finished, *max_line_bytes, buf)?;
+                let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
+                writer
+                    .write_all(buf)
+                    .and_then(|()| writer.flush())
+                    .map_err(|e| Cow::Owned(e.to_string()))
+            }),
+            #[cfg(feature = "otlp")]
+            Backend::Otlp(exporter) => {
+                let body = self.with_buffer(|buf| {
+                    let start =
+                        proto::encode(&self.proto, &InvocationView::new(&finished, Plan::All), buf);
+                    bytes::Bytes::copy_from_slice(&buf[start..])
+                });
+                drop(finished);
+                within(self.timeout, exporter.send(body)).await
+            }
+            Backend::Spans(exporter) => {
+                let spans = convert::to_span_data(finished, resource::scope());
+                within(self.timeout, async {
+                    exporter.export(spans).await.map_err(|e| e.to_string())
+                })
+                .await
+            }
+        }
+    }
+
+    /// Runs `f` with the reused buffer, or with a new one while another export holds it.
+    fn with_buffer<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        match self.buffer.try_lock() {
+            Ok(mut buf) => {
+                let result = f(&mut buf);
+                if buf.capacity() > KEPT_BUFFER_BYTES {
+                    *buf = Vec::new();
+                }
+                result
+            }
+            Err(TryLockError::Poisoned(poisoned)) => {
+                let mut buf = poisoned.into_inner();
+                buf.clear();
+                f(&mut buf)
+            }
+            Err(TryLockError::WouldBlock) => f(&mut Vec::new()),
+        }
+    }
 }
+
+/// Encodes `finished` as one OTLP/JSON line and its newline into `buf`, within
+/// `max_line_bytes`: a line that would be longer keeps the root span and every failed
+/// span, counting the others on the root (`serverless.export.dropped_spans`); if that is
+/// still too long, each span keeps its identity and status only
+/// (`serverless.export.truncated`).
+pub(crate) fn encode_line(
+    prelude: &json::JsonPrelude,
+    finished: &Finished,
+    max_line_bytes: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), Cow<'static, str>> {
+    let mut plan = Plan::All;
+    loop {
+        buf.clear();
+        json::write_request(prelude, &InvocationView::new(finished, plan), buf);
+        if buf.len() <= max_line_bytes {
+            buf.push(b'\n');
+            return Ok(());
+        }
+        match plan.smaller(finished) {
+            Some(smaller) => plan = smaller,
+            None => {
+                return Err(format!(
+                    "an invocation's telemetry is {} bytes even after truncation (limit {max_line_bytes})",
+                    buf.len(),
+                )
+                .into());
+            }
+        }
+    }
+}
+
+/// Runs one export within `timeout`, when a tokio timer is available.
+async fn within(
+    timeout: Duration,
+    export: impl Future<Output = Result<(), String>>,
+) -> Result<(), Cow<'static, str>> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return export.await.map_err(Cow::Owned);
+    }
+    match tokio::time::timeout(timeout, export).await {
+        Ok(result) => result.map_err(Cow::Owned),
+        Err(_) => Err(format!("the export did not finish within {timeout:?}").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -80,7 +80,7 @@ impl Default for Attributes {
 
 impl DynamoDbStore {
     /// A store in `table`, through `client` (configured as you like: region, retries,
-    /// the SDK's [`AwsSdkInterceptor`](crate::client) for CLIENT spans).
+    /// the SDK's [`AwsSdkInterceptor`](crate::integrations::client::AwsSdkInterceptor) for CLIENT spans).
     ///
     /// ```
     /// # fn example(client: aws_sdk_dynamodb::Client) {

@@ -12,6 +12,7 @@ pub(crate) mod source;
 pub(crate) mod trace_context;
 
 use std::{
+    backtrace::Backtrace,
     borrow::Cow,
     collections::VecDeque,
     sync::{
@@ -115,6 +116,10 @@ pub(crate) struct SpanRecord {
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
     pub(crate) status: Status,
+    /// Backtraces captured for `exception` events (by the index of their event), kept
+    /// unresolved until export: symbolising one is far costlier than capturing it, and must
+    /// not delay the response.
+    pub(crate) backtraces: Vec<(usize, Arc<Backtrace>)>,
 }
 
 impl SpanRecord {
@@ -136,6 +141,34 @@ impl SpanRecord {
             events: Vec::new(),
             links: Vec::new(),
             status: Status::Unset,
+            backtraces: Vec::new(),
+        }
+    }
+
+    /// Adds an `exception` event and its unresolved backtrace, within the cap of
+    /// `max_events` events.
+    pub(crate) fn push_exception(
+        &mut self,
+        event: Event,
+        backtrace: Option<Arc<Backtrace>>,
+        max_events: usize,
+    ) {
+        if self.events.len() < max_events {
+            if let Some(bt) = backtrace {
+                self.backtraces.push((self.events.len(), bt));
+            }
+            self.events.push(event);
+        }
+    }
+
+    /// Symbolises the captured backtraces into their events' `exception.stacktrace`.
+    pub(crate) fn resolve_backtraces(&mut self) {
+        for (index, bt) in self.backtraces.drain(..) {
+            if let Some(event) = self.events.get_mut(index) {
+                event
+                    .attributes
+                    .push(KeyValue::new(attr::EXCEPTION_STACKTRACE, bt.to_string()));
+            }
         }
     }
 }
@@ -577,6 +610,16 @@ pub(crate) struct Finished {
 }
 
 impl Finished {
+    /// Symbolises every captured backtrace into its event's `exception.stacktrace`: at
+    /// export, after the response.
+    pub(crate) fn resolve_backtraces(&mut self) {
+        for span in &mut self.spans {
+            if !span.backtraces.is_empty() {
+                span.resolve_backtraces();
+            }
+        }
+    }
+
     /// The root span.
     pub(crate) fn root_mut(&mut self) -> Option<&mut SpanRecord> {
         self.spans.first_mut()

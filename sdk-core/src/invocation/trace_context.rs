@@ -31,8 +31,7 @@ impl TraceParent {
                     if time.len() != 8 || rest.len() != 24 {
                         return None;
                     }
-                    let time = u128::from(u32::from_str_radix(time, 16).ok()?);
-                    let id = (time << 96) | u128::from_str_radix(rest, 16).ok()?;
+                    let id = (hex_u128(time)? << 96) | hex_u128(rest)?;
                     trace_id = (id != 0).then(|| TraceId::from(id));
                 }
                 "Parent" => {
@@ -69,6 +68,17 @@ impl TraceParent {
             sampled: flags & 1 == 1,
         })
     }
+}
+
+/// Hex digits only (no sign, no prefix), at most 32 of them.
+fn hex_u128(digits: &str) -> Option<u128> {
+    if digits.is_empty() || digits.len() > 32 {
+        return None;
+    }
+    digits.bytes().try_fold(0u128, |n, b| {
+        let d = char::from(b).to_digit(16)?;
+        Some((n << 4) | u128::from(d))
+    })
 }
 
 /// Formats an X-Ray `X-Amzn-Trace-Id` header.

@@ -208,9 +208,11 @@ pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool,
     state.raise_outcome(outcome);
     let status = Status::error(report.type_name.clone());
     if let Some(span) = state.spans.get_mut(c.span as usize) {
-        if span.events.len() < settings.limits.max_events_per_span {
-            span.events.push(event);
-        }
+        span.push_exception(
+            event,
+            report.captured_backtrace(),
+            settings.limits.max_events_per_span,
+        );
         span.status = status.clone();
     }
     if let Some(root) = state.root() {

@@ -15,8 +15,25 @@ pub(crate) use crate::invocation::source::strip_query;
 pub const MASK: &str = "[REDACTED]";
 
 fn is_sensitive_key(key: &str, keys: &[String]) -> bool {
-    let key = key.to_ascii_lowercase();
-    keys.iter().any(|k| key.contains(k.as_str()))
+    keys.iter()
+        .any(|k| contains_ignore_ascii_case(key.as_bytes(), k.as_bytes()))
+}
+
+/// Whether `haystack` contains `needle` (lower-case, not empty), ignoring ASCII case;
+/// without allocating, for the short names and words it is asked about.
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return false;
+    };
+    haystack.len() >= needle.len()
+        && haystack
+            .windows(needle.len())
+            .any(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(needle))
+}
+
+/// The characters a key may continue with before its separator (`password_hash=`).
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
 /// The value to record under `name`: masked whole when the name itself is sensitive,
@@ -89,19 +106,52 @@ pub(crate) fn truncate(mut s: String, max: usize) -> (String, bool) {
 
 fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
     // A value is only ever masked after `=` or `:`: text with neither holds nothing to mask.
-    if !text.contains(['=', ':']) {
+    if !text.bytes().any(|b| b == b'=' || b == b':') {
         return Cow::Borrowed(text);
     }
-    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
     // Byte ranges of values to mask, found after each occurrence of each key.
     let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for key in keys {
-        let mut from = 0;
-        while let Some(pos) = lower[from..].find(key.as_str()) {
-            let key_end = from + pos + key.len();
-            from = key_end;
-            if let Some(range) = value_after_key(text.as_bytes(), key_end) {
+    // A key made of identifier characters only (all the default ones) is masked when it
+    // occurs in the identifier before a separator (`db_password_hash: ..`, `"token": ..`):
+    // so only the identifier before each `=` or `:` needs looking at.
+    let simple = |k: &String| !k.is_empty() && k.bytes().all(is_ident);
+    let all_simple = keys.iter().all(simple);
+    for (sep, _) in bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'=' | b':'))
+    {
+        let mut end = sep;
+        while end > 0 && matches!(bytes[end - 1], b'"' | b'\'' | b' ') {
+            end -= 1;
+        }
+        let mut start = end;
+        while start > 0 && is_ident(bytes[start - 1]) {
+            start -= 1;
+        }
+        let word = &bytes[start..end];
+        if !word.is_empty()
+            && keys.iter().any(|k| {
+                (all_simple || simple(k)) && contains_ignore_ascii_case(word, k.as_bytes())
+            })
+        {
+            if let Some(range) = value_after_key(bytes, end) {
                 ranges.push(range);
+            }
+        }
+    }
+    // Any other key: every occurrence in the text.
+    if !all_simple {
+        let lower = text.to_ascii_lowercase();
+        for key in keys.iter().filter(|k| !k.is_empty() && !simple(k)) {
+            let mut from = 0;
+            while let Some(pos) = lower[from..].find(key.as_str()) {
+                let key_end = from + pos + key.len();
+                from = key_end;
+                if let Some(range) = value_after_key(bytes, key_end) {
+                    ranges.push(range);
+                }
             }
         }
     }
@@ -206,6 +256,77 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(redact_text_with(input, &keys), expected, "{input}");
+        }
+    }
+
+    /// The search before the identifier-only shortcut: every occurrence of every key.
+    fn redact_by_full_search(text: &str, keys: &[String]) -> String {
+        if !text.contains(['=', ':']) {
+            return text.to_owned();
+        }
+        let lower = text.to_ascii_lowercase();
+        let mut ranges = Vec::new();
+        for key in keys {
+            let mut from = 0;
+            while let Some(pos) = lower[from..].find(key.as_str()) {
+                let key_end = from + pos + key.len();
+                from = key_end;
+                if let Some(range) = value_after_key(text.as_bytes(), key_end) {
+                    ranges.push(range);
+                }
+            }
+        }
+        ranges.sort_unstable();
+        let mut out = String::new();
+        let mut cursor = 0;
+        for (start, end) in ranges {
+            if start < cursor {
+                continue;
+            }
+            out.push_str(&text[cursor..start]);
+            out.push_str(MASK);
+            cursor = end;
+        }
+        out.push_str(&text[cursor..]);
+        out
+    }
+
+    #[test]
+    fn the_identifier_shortcut_masks_what_a_full_search_masks() {
+        let mut keys = keys();
+        keys.push("my.key".to_owned());
+        let words = [
+            "password",
+            "PassWord",
+            "db_password_hash",
+            "x-api-key",
+            "apikey",
+            "token",
+            "my.key",
+            "user",
+            "session_id",
+            "bearer",
+            "é",
+            "ok",
+            "a-b_c",
+        ];
+        let glue = [
+            "=", ": ", " = ", "\":\"", "'='", " ", ", ", "=Bearer ", ":", "&", "\"",
+        ];
+        // Every sequence of two words and glues, followed by a value.
+        for a in words {
+            for g1 in glue {
+                for b in words {
+                    for g2 in glue {
+                        let text = format!("{a}{g1}{b}{g2}v4lue, tail={a}");
+                        assert_eq!(
+                            redact_text_with(&text, &keys),
+                            redact_by_full_search(&text, &keys),
+                            "{text}"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use std::{
     fmt::{self, Write as _},
     hash::{Hash, Hasher},
     panic::Location,
-    sync::Once,
+    sync::{Arc, Once},
     time::SystemTime,
 };
 
@@ -32,7 +32,7 @@ pub struct ErrorReport {
     pub(crate) message: String,
     /// `Type: message` for each `source()`.
     pub(crate) chain: Vec<String>,
-    pub(crate) stacktrace: Option<String>,
+    pub(crate) stacktrace: Option<Stacktrace>,
     /// Where the failure was raised or captured.
     pub(crate) site: Option<Site>,
     pub(crate) fingerprint: Option<String>,
@@ -144,9 +144,23 @@ impl fmt::Write for LimitedString {
     }
 }
 
-/// A backtrace when the user enabled them (`RUST_BACKTRACE` / `RUST_LIB_BACKTRACE`).
-fn backtrace_text(bt: &Backtrace) -> Option<String> {
-    (bt.status() == BacktraceStatus::Captured).then(|| bt.to_string())
+/// Where a failure happened, as `exception.stacktrace`: a backtrace captured but not yet
+/// symbolised.
+///
+/// Capturing a backtrace walks the stack (a few µs); symbolising it (finding every frame's
+/// function, file and line, and loading the debug info the first time) is what costs, up to
+/// milliseconds. So a captured backtrace stays unresolved on the span until the invocation
+/// is exported, after its response, and is formatted there, once.
+#[derive(Clone, Debug)]
+pub(crate) struct Stacktrace(Arc<Backtrace>);
+
+impl Stacktrace {
+    /// A backtrace of the caller, when the user enabled them (`RUST_BACKTRACE` /
+    /// `RUST_LIB_BACKTRACE`); not symbolised.
+    pub(crate) fn capture() -> Option<Self> {
+        let bt = Backtrace::capture();
+        (bt.status() == BacktraceStatus::Captured).then(|| Self(Arc::new(bt)))
+    }
 }
 
 impl ErrorReport {
@@ -183,7 +197,7 @@ impl ErrorReport {
             chain.push(format!("{cause_type}: {cause}"));
             source = cause.source();
         }
-        let stacktrace = backtrace_text(&Backtrace::capture());
+        let stacktrace = Stacktrace::capture();
         Self::new(type_name, error.to_string(), chain, stacktrace, site)
     }
 
@@ -218,7 +232,7 @@ impl ErrorReport {
         type_name: String,
         message: String,
         chain: Vec<String>,
-        stacktrace: Option<String>,
+        stacktrace: Option<Stacktrace>,
         site: Option<Site>,
     ) -> Self {
         let mut report = Self {
@@ -245,7 +259,10 @@ impl ErrorReport {
         format!("{:016x}", h.finish())
     }
 
-    /// The `exception` event for this report, its texts masked and cut.
+    /// The `exception` event for this report, its texts masked and cut. A captured
+    /// backtrace is not part of it: the span keeps it unresolved
+    /// ([`SpanRecord::push_exception`](crate::invocation::SpanRecord::push_exception)) and
+    /// the exporter writes it as `exception.stacktrace`.
     pub(crate) fn to_event(&self, handled: bool, settings: &Settings) -> Event {
         let mut attributes = Vec::with_capacity(8);
         attributes.push(KeyValue::new(attr::EXCEPTION_TYPE, self.type_name.clone()));
@@ -254,9 +271,6 @@ impl ErrorReport {
             redact::clean_text(&self.message, settings),
         ));
         attributes.push(KeyValue::new(attr::EXCEPTION_HANDLED, handled));
-        if let Some(st) = &self.stacktrace {
-            attributes.push(KeyValue::new(attr::EXCEPTION_STACKTRACE, st.clone()));
-        }
         if !self.chain.is_empty() {
             let chain: Vec<StringValue> = self
                 .chain
@@ -276,6 +290,11 @@ impl ErrorReport {
             attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp.clone()));
         }
         Event::new(attr::EXCEPTION_EVENT, SystemTime::now(), attributes, 0)
+    }
+
+    /// The backtrace the span keeps unresolved until export, if any.
+    pub(crate) fn captured_backtrace(&self) -> Option<Arc<Backtrace>> {
+        self.stacktrace.as_ref().map(|st| Arc::clone(&st.0))
     }
 }
 
@@ -301,10 +320,10 @@ impl Hasher for Fnv64 {
 }
 
 thread_local! {
-    static LAST_PANIC: RefCell<Option<(Site, Option<String>)>> = const { RefCell::new(None) };
+    static LAST_PANIC: RefCell<Option<(Site, Option<Stacktrace>)>> = const { RefCell::new(None) };
 }
 
-fn take_last_panic() -> Option<(Site, Option<String>)> {
+fn take_last_panic() -> Option<(Site, Option<Stacktrace>)> {
     LAST_PANIC
         .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()))
         .ok()
@@ -312,15 +331,15 @@ fn take_last_panic() -> Option<(Site, Option<String>)> {
 }
 
 /// Installs a panic hook that remembers where the last panic on each thread happened (and
-/// its backtrace, when enabled), then calls the hook that was there before, so panics are
-/// still printed as usual.
+/// its backtrace, when enabled: captured, not symbolised), then calls the hook that was
+/// there before, so panics are still printed as usual.
 pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if let Some(loc) = info.location() {
-                let bt = backtrace_text(&Backtrace::capture());
+                let bt = Stacktrace::capture();
                 let _ = LAST_PANIC.try_with(|p| {
                     if let Ok(mut p) = p.try_borrow_mut() {
                         *p = Some((Site::from(loc), bt));

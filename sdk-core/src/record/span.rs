@@ -101,10 +101,9 @@ impl SpanHandle {
         if let Some(c) = &self.cur {
             let event = report.to_event(handled, c.inv.settings);
             let max_events = c.inv.settings.limits.max_events_per_span;
+            let backtrace = report.captured_backtrace();
             c.inv.with_span(c.span, |span| {
-                if span.events.len() < max_events {
-                    span.events.push(event);
-                }
+                span.push_exception(event, backtrace, max_events);
                 span.status = Status::error(report.type_name.clone());
             });
         }

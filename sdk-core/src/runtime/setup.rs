@@ -17,7 +17,7 @@ pub type Error = lambda_runtime::Error;
 /// assert!(!serverless_sdk::init(Config::from_env()), "a second init changes nothing");
 /// ```
 pub fn init(config: Config) -> bool {
-    let installed = installed::install(&config);
+    let installed = installed::install(config);
     report::install_panic_hook();
     installed
 }

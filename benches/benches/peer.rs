@@ -1,0 +1,362 @@
+//! The SDK against the peer a Rust user would pick today for the same job: `lambda-otel-lite`
+//! (its traced handler, its `LambdaSpanProcessor` flushed at the end of each invocation, as
+//! in its default sync mode) with `otlp-stdout-span-exporter` (one line per invocation: a
+//! JSON envelope around the gzipped, base64-encoded OTLP protobuf request).
+//!
+//! Both run one whole invocation per criterion iteration, in the same process and the same
+//! run, and both write to a counting sink: the SDK through `Exporter::Writer`, the peer
+//! through its exporter's `output(..)`. Two shapes: the handler's span alone (`1_span`), and
+//! the handler's span with 10 children, 5 async and 5 sync (`11_spans`): `#[span]` for the
+//! SDK, `#[tracing::instrument]` for the peer, which records spans through
+//! `tracing-opentelemetry`.
+//!
+//! Before timing, each variant's line for one invocation is decoded (the SDK's OTLP/JSON with
+//! `opentelemetry-proto`, the peer's envelope with base64, gzip and `opentelemetry-proto`'s
+//! protobuf types) and its spans counted; after timing, the lines written are checked
+//! against the invocations run. The bytes each writes per invocation are printed.
+//!
+//! `cargo bench -p serverless_sdk_benches --bench peer -- --warm-up-time 1 --measurement-time 3`
+
+use std::{
+    cell::Cell,
+    fmt, io,
+    io::Read as _,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use base64::Engine as _;
+use criterion::{BatchSize, Criterion, criterion_group};
+use lambda_otel_lite::{
+    LambdaSpanProcessor, OtlpStdoutSpanExporter, ProcessorMode, TelemetryCompletionHandler,
+    create_traced_handler,
+};
+use lambda_runtime::LambdaEvent;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_sdk_032::trace::SdkTracerProvider;
+use otlp_stdout_span_exporter::Output;
+use prost::Message as _;
+use serde_json::{Value, json};
+use serverless_sdk::{serverless_handler, span};
+use serverless_sdk_benches::{Counter, event, init_sdk, print_conditions, runtime};
+use tracing::Dispatch;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+fn respond(payload: &Value) -> Value {
+    let items = payload["items"].as_array().map_or(0, Vec::len);
+    json!({ "user": payload["username"], "items": items, "ok": true })
+}
+
+// ---- the SDK ----
+
+#[span("pricing")]
+fn price(i: u64) -> u64 {
+    std::hint::black_box(i) * 3
+}
+
+#[span("db.load")]
+async fn load(i: u64) -> u64 {
+    std::hint::black_box(i) + 1
+}
+
+#[serverless_handler]
+async fn sdk_one(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
+    Ok(respond(&event.payload))
+}
+
+#[serverless_handler]
+async fn sdk_eleven(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
+    let mut total = 0;
+    for i in 0..5 {
+        total += load(i).await;
+    }
+    for i in 0..5 {
+        total += price(i);
+    }
+    std::hint::black_box(total);
+    Ok(respond(&event.payload))
+}
+
+// ---- the peer ----
+
+#[tracing::instrument(name = "pricing", skip_all)]
+fn peer_price(i: u64) -> u64 {
+    std::hint::black_box(i) * 3
+}
+
+#[tracing::instrument(name = "db.load", skip_all)]
+async fn peer_load(i: u64) -> u64 {
+    std::hint::black_box(i) + 1
+}
+
+async fn peer_one(event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    Ok(respond(&event.payload))
+}
+
+async fn peer_eleven(event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    let mut total = 0;
+    for i in 0..5 {
+        total += peer_load(i).await;
+    }
+    for i in 0..5 {
+        total += peer_price(i);
+    }
+    std::hint::black_box(total);
+    Ok(respond(&event.payload))
+}
+
+/// The peer exporter's `output(..)`: counts lines and bytes, keeps the last line when asked.
+#[derive(Default)]
+struct CountingOutput {
+    lines: AtomicU64,
+    bytes: AtomicU64,
+    keep: Mutex<Option<String>>,
+    keeping: std::sync::atomic::AtomicBool,
+}
+
+impl fmt::Debug for CountingOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CountingOutput")
+    }
+}
+
+impl Output for CountingOutput {
+    fn write_line(&self, line: &str) -> Result<(), opentelemetry_sdk_032::error::OTelSdkError> {
+        self.lines.fetch_add(1, Ordering::Relaxed);
+        // The line and its newline, as stdout would get them.
+        self.bytes
+            .fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
+        if self.keeping.load(Ordering::Relaxed) {
+            *self
+                .keep
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(line.to_owned());
+        }
+        Ok(())
+    }
+
+    fn is_pipe(&self) -> bool {
+        false
+    }
+}
+
+/// The spans in one of the peer's lines: the envelope's payload, base64-decoded, gunzipped
+/// and decoded as an OTLP `ExportTraceServiceRequest`.
+fn peer_spans(line: &str) -> usize {
+    let envelope: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("peer line is not JSON: {e}"));
+    let payload = envelope["payload"].as_str().unwrap_or_default();
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .unwrap_or_else(|e| panic!("peer payload is not base64: {e}"));
+    let mut proto = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut proto)
+        .unwrap_or_else(|e| panic!("peer payload is not gzip: {e}"));
+    let request = ExportTraceServiceRequest::decode(&proto[..])
+        .unwrap_or_else(|e| panic!("peer payload is not OTLP protobuf: {e}"));
+    count(&request)
+}
+
+fn count(request: &ExportTraceServiceRequest) -> usize {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum()
+}
+
+fn peer_setup() -> (TelemetryCompletionHandler, Dispatch, Arc<CountingOutput>) {
+    use opentelemetry_032::trace::TracerProvider as _;
+
+    let output = Arc::new(CountingOutput::default());
+    let exporter = OtlpStdoutSpanExporter::builder()
+        .output(Arc::clone(&output) as Arc<dyn Output>)
+        .build();
+    let processor = LambdaSpanProcessor::builder().exporter(exporter).build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_resource(lambda_otel_lite::get_lambda_resource())
+        .build();
+    let tracer = provider.tracer("bench");
+    let completion = TelemetryCompletionHandler::new(Arc::new(provider), None, ProcessorMode::Sync);
+    // What `init_telemetry` installs, scoped to the peer's benchmarks instead of global.
+    let dispatch = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry_033::OpenTelemetryLayer::new(tracer)),
+    );
+    (completion, dispatch, output)
+}
+
+fn peer(c: &mut Criterion) {
+    print_conditions("peer");
+    let sdk_written: Arc<Counter> = init_sdk();
+    let rt = runtime();
+    let (completion, dispatch, output) = peer_setup();
+    let peer_one = create_traced_handler("bench", completion.clone(), peer_one);
+    let peer_eleven = create_traced_handler("bench", completion, peer_eleven);
+
+    // Each variant exports what it created: decode one invocation's output, count spans.
+    for (name, spans) in [("1_span", 1usize), ("11_spans", 11)] {
+        let (exported_before, _) = serverless_sdk::export::stats();
+        let bytes_before = sdk_written.bytes();
+        let out = match spans {
+            1 => rt.block_on(sdk_one(event())),
+            _ => rt.block_on(sdk_eleven(event())),
+        };
+        assert!(out.is_ok(), "sdk/{name}: {:?}", out.err());
+        let (exported_after, failures) = serverless_sdk::export::stats();
+        assert_eq!(failures, 0, "sdk/{name}: an export failed");
+        assert_eq!(
+            usize::try_from(exported_after - exported_before).unwrap_or(0),
+            spans,
+            "sdk/{name}: spans exported"
+        );
+        let sdk_bytes = sdk_written.bytes() - bytes_before;
+
+        output.keeping.store(true, Ordering::Relaxed);
+        let bytes_before = output.bytes.load(Ordering::Relaxed);
+        let out = tracing::dispatcher::with_default(&dispatch, || match spans {
+            1 => rt.block_on(peer_one(event())),
+            _ => rt.block_on(peer_eleven(event())),
+        });
+        assert!(out.is_ok(), "otel_lite/{name}: {:?}", out.err());
+        output.keeping.store(false, Ordering::Relaxed);
+        let line = output
+            .keep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| panic!("otel_lite/{name}: nothing written"));
+        assert_eq!(peer_spans(&line), spans, "otel_lite/{name}: spans exported");
+        let peer_bytes = output.bytes.load(Ordering::Relaxed) - bytes_before;
+        eprintln!(
+            "peer/{name}: bytes per invocation: sdk (OTLP/JSON line) {sdk_bytes}, otel_lite (gzip+base64 protobuf envelope) {peer_bytes}"
+        );
+    }
+
+    let mut group = c.benchmark_group("peer");
+    for (name, spans) in [("1_span", 1u64), ("11_spans", 11)] {
+        let tally = Cell::new(0u64);
+        let (exported_before, _) = serverless_sdk::export::stats();
+        group.bench_function(format!("sdk/{name}"), |b| {
+            b.to_async(&rt).iter_batched(
+                || {
+                    tally.set(tally.get() + spans);
+                    event()
+                },
+                |e| async move {
+                    if spans == 1 {
+                        sdk_one(e).await
+                    } else {
+                        sdk_eleven(e).await
+                    }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        let (exported_after, failures) = serverless_sdk::export::stats();
+        assert_eq!(failures, 0, "peer/sdk/{name}: an export failed");
+        assert_eq!(
+            exported_after - exported_before,
+            tally.get(),
+            "peer/sdk/{name}: spans created and exported differ"
+        );
+
+        let invocations = Cell::new(0u64);
+        let lines_before = output.lines.load(Ordering::Relaxed);
+        let handler = if spans == 1 { &peer_one } else { &peer_eleven };
+        group.bench_function(format!("otel_lite/{name}"), |b| {
+            tracing::dispatcher::with_default(&dispatch, || {
+                b.to_async(&rt).iter_batched(
+                    || {
+                        invocations.set(invocations.get() + 1);
+                        event()
+                    },
+                    handler,
+                    BatchSize::SmallInput,
+                );
+            });
+        });
+        assert_eq!(
+            output.lines.load(Ordering::Relaxed) - lines_before,
+            invocations.get(),
+            "peer/otel_lite/{name}: one line per invocation"
+        );
+    }
+    group.finish();
+}
+
+/// Set in the child process that exports the same invocations over OTLP/HTTP.
+const OTLP_CHILD: &str = "PEER_BENCH_OTLP_ENDPOINT";
+
+/// The child: the SDK with its OTLP/HTTP exporter, one invocation of each shape.
+fn otlp_child(endpoint: String) {
+    use serverless_sdk::{Config, export::Exporter};
+    assert!(serverless_sdk::init(Config::from_env().with_exporter(
+        Exporter::Otlp {
+            endpoint: Some(endpoint)
+        }
+    )));
+    let rt = runtime();
+    for spans in [1, 11] {
+        let out = if spans == 1 {
+            rt.block_on(sdk_one(event()))
+        } else {
+            rt.block_on(sdk_eleven(event()))
+        };
+        assert!(out.is_ok(), "{out:?}");
+    }
+    let (exported, failures) = serverless_sdk::export::stats();
+    assert_eq!((exported, failures), (12, 0), "OTLP/HTTP exports");
+}
+
+/// The bytes of the SDK's OTLP/HTTP protobuf bodies for the same two invocations: a child
+/// process exports them to the test kit's OTLP receiver, and each body's size is that of
+/// the decoded request encoded again (protobuf has one encoding of a message whose default
+/// fields are left out, as both encoders do).
+fn otlp_sizes() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    rt.block_on(async {
+        let receiver = serverless_sdk_tests::otlp::OtlpReceiver::start()
+            .await
+            .unwrap_or_else(|e| panic!("OTLP receiver: {e}"));
+        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
+        let status = tokio::process::Command::new(exe)
+            .env(OTLP_CHILD, receiver.endpoint())
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .status()
+            .await
+            .unwrap_or_else(|e| panic!("child: {e}"));
+        assert!(status.success(), "the OTLP/HTTP child failed: {status}");
+        let requests = receiver.export_requests();
+        assert_eq!(requests.len(), 2, "one OTLP/HTTP request per invocation");
+        for (request, spans) in requests.iter().zip([1, 11]) {
+            assert_eq!(count(request), spans, "OTLP/HTTP spans exported");
+            eprintln!(
+                "peer/{spans}_span(s): bytes per invocation: sdk (OTLP/HTTP protobuf body) {}",
+                request.encoded_len()
+            );
+        }
+    });
+}
+
+criterion_group!(benches, peer);
+
+fn main() {
+    if let Ok(endpoint) = std::env::var(OTLP_CHILD) {
+        otlp_child(endpoint);
+        return;
+    }
+    otlp_sizes();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
