@@ -115,7 +115,8 @@ async fn dev_mode_shows_errors_with_their_first_frames() {
         &[
             ("QUICKSTART_FUNCTION", "api"),
             ("SERVERLESS_SDK_DEV", "1"),
-            ("RUST_BACKTRACE", "1"),
+            // Backtraces off: dev mode captures them anyway.
+            ("RUST_BACKTRACE", "0"),
             ("CLICOLOR_FORCE", "1"),
         ]
     )

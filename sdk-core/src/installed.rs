@@ -24,6 +24,7 @@ fn build(mut config: Config) -> Installed {
     #[cfg(feature = "dev")]
     if config.dev_mode {
         crate::dev::announce();
+        crate::record::report::always_capture_backtraces();
     }
     Installed {
         settings: Settings::from_config(&config),

@@ -10,7 +10,10 @@ use std::{
     fmt::{self, Write as _},
     hash::{Hash, Hasher},
     panic::Location,
-    sync::{Arc, Once},
+    sync::{
+        Arc, Once,
+        atomic::{AtomicBool, Ordering},
+    },
     time::SystemTime,
 };
 
@@ -154,11 +157,26 @@ impl fmt::Write for LimitedString {
 #[derive(Clone, Debug)]
 pub(crate) struct Stacktrace(Arc<Backtrace>);
 
+/// Set in dev mode: backtraces are captured whatever `RUST_BACKTRACE` says, so the
+/// waterfall can show where each error came from.
+static ALWAYS_CAPTURE: AtomicBool = AtomicBool::new(false);
+
+/// Captures a backtrace with every error from now on (dev mode), even without
+/// `RUST_BACKTRACE`.
+#[cfg(feature = "dev")]
+pub(crate) fn always_capture_backtraces() {
+    ALWAYS_CAPTURE.store(true, Ordering::Relaxed);
+}
+
 impl Stacktrace {
     /// A backtrace of the caller, when the user enabled them (`RUST_BACKTRACE` /
-    /// `RUST_LIB_BACKTRACE`); not symbolised.
+    /// `RUST_LIB_BACKTRACE`) or dev mode is on; not symbolised.
     pub(crate) fn capture() -> Option<Self> {
-        let bt = Backtrace::capture();
+        let bt = if ALWAYS_CAPTURE.load(Ordering::Relaxed) {
+            Backtrace::force_capture()
+        } else {
+            Backtrace::capture()
+        };
         (bt.status() == BacktraceStatus::Captured).then(|| Self(Arc::new(bt)))
     }
 }
