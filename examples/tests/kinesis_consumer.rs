@@ -25,20 +25,19 @@ async fn kinesis_consumer_stops_at_the_bad_record_and_sees_the_retry() {
     let root = &trace.root;
     assert_eq!(root.name, "process clickstream", "{}", trace.render());
     assert_eq!(root.kind_name(), "consumer");
-    assert_eq!(root.attr_str("faas.trigger"), Some("pubsub"));
-    assert_eq!(root.attr_str("messaging.system"), Some("aws_kinesis"));
-    assert_eq!(
-        root.attr_str("messaging.destination.name"),
-        Some("clickstream")
-    );
-    assert_eq!(
-        root.attr_str("messaging.destination.partition.id"),
-        Some("shardId-000000000000")
-    );
-    assert_eq!(root.attr_i64("messaging.batch.message_count"), Some(3));
-    assert_eq!(root.attr_i64("serverless.batch.failed_count"), Some(1));
-    assert_eq!(root.attr_i64("serverless.batch.skipped_count"), Some(1));
-    assert_eq!(root.attr_str("serverless.outcome"), Some("success"));
+    root.assert_attrs([
+        ("faas.trigger", "pubsub".into()),
+        ("messaging.system", "aws_kinesis".into()),
+        ("messaging.destination.name", "clickstream".into()),
+        (
+            "messaging.destination.partition.id",
+            "shardId-000000000000".into(),
+        ),
+        ("messaging.batch.message_count", 3.into()),
+        ("serverless.batch.failed_count", 1.into()),
+        ("serverless.batch.skipped_count", 1.into()),
+        ("serverless.outcome", "success".into()),
+    ]);
     assert_eq!(root.attr_bool("serverless.redelivered"), None);
 
     let records = trace.records();
@@ -70,12 +69,11 @@ async fn kinesis_consumer_stops_at_the_bad_record_and_sees_the_retry() {
     let response = function.response(&again);
     assert_eq!(response, json!({ "batchItemFailures": [] }));
     let root = function.trace(&again).await.root;
-    assert_eq!(root.attr_bool("serverless.redelivered"), Some(true));
-    assert_eq!(
-        root.attr_str("serverless.redelivery.reason"),
-        Some("batch_seen")
-    );
-    assert_eq!(root.attr_i64("serverless.batch.failed_count"), Some(0));
+    root.assert_attrs([
+        ("serverless.redelivered", true.into()),
+        ("serverless.redelivery.reason", "batch_seen".into()),
+        ("serverless.batch.failed_count", 0.into()),
+    ]);
 
     // The AWS sample's data ("Hello World") is no page view.
     let sample = function.invoke(&events::fixture("kinesis")).await;

@@ -250,15 +250,14 @@ async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() 
     let root = &trace.root;
     assert_eq!(root.name, "process SQSQueue", "{}", trace.render());
     assert_eq!(root.kind_name(), "consumer");
-    assert_eq!(root.attr_str("faas.trigger"), Some("pubsub"));
-    assert_eq!(root.attr_str("messaging.system"), Some("aws_sqs"));
-    assert_eq!(root.attr_str("messaging.operation.type"), Some("process"));
-    assert_eq!(
-        root.attr_str("messaging.destination.name"),
-        Some("SQSQueue")
-    );
-    assert_eq!(root.attr_i64("messaging.batch.message_count"), Some(5));
-    assert_eq!(root.attr_i64("serverless.batch.failed_count"), Some(2));
+    root.assert_attrs([
+        ("faas.trigger", "pubsub".into()),
+        ("messaging.system", "aws_sqs".into()),
+        ("messaging.operation.type", "process".into()),
+        ("messaging.destination.name", "SQSQueue".into()),
+        ("messaging.batch.message_count", 5.into()),
+        ("serverless.batch.failed_count", 2.into()),
+    ]);
     assert_eq!(
         root.attr_str("serverless.outcome"),
         Some("success"),
@@ -289,12 +288,11 @@ async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() 
     for record in &records {
         trace.assert_child_of(record, root);
         assert_eq!(record.name, "process SQSQueue");
-        assert_eq!(record.attr_str("messaging.system"), Some("aws_sqs"));
-        assert_eq!(record.attr_str("messaging.operation.type"), Some("process"));
-        assert_eq!(
-            record.attr_str("messaging.destination.name"),
-            Some("SQSQueue")
-        );
+        record.assert_attrs([
+            ("messaging.system", "aws_sqs".into()),
+            ("messaging.operation.type", "process".into()),
+            ("messaging.destination.name", "SQSQueue".into()),
+        ]);
         // The record handler's own spans are the record's children.
         let validate: Vec<&FlatSpan> = trace
             .spans
@@ -516,19 +514,18 @@ async fn kinesis_batches_stop_at_the_first_failure_and_retries_are_seen() {
     let root = &trace.root;
     assert_eq!(root.name, "process simple-stream");
     assert_eq!(root.kind_name(), "consumer");
-    assert_eq!(root.attr_str("faas.trigger"), Some("pubsub"));
-    assert_eq!(root.attr_str("messaging.system"), Some("aws_kinesis"));
-    assert_eq!(
-        root.attr_str("messaging.destination.name"),
-        Some("simple-stream")
-    );
-    assert_eq!(
-        root.attr_str("messaging.destination.partition.id"),
-        Some("shardId-000000000000")
-    );
-    assert_eq!(root.attr_i64("messaging.batch.message_count"), Some(4));
-    assert_eq!(root.attr_i64("serverless.batch.failed_count"), Some(1));
-    assert_eq!(root.attr_i64("serverless.batch.skipped_count"), Some(2));
+    root.assert_attrs([
+        ("faas.trigger", "pubsub".into()),
+        ("messaging.system", "aws_kinesis".into()),
+        ("messaging.destination.name", "simple-stream".into()),
+        (
+            "messaging.destination.partition.id",
+            "shardId-000000000000".into(),
+        ),
+        ("messaging.batch.message_count", 4.into()),
+        ("serverless.batch.failed_count", 1.into()),
+        ("serverless.batch.skipped_count", 2.into()),
+    ]);
     assert_eq!(root.attr_bool("serverless.redelivered"), None);
     let records = trace.records();
     let seen: Vec<(&str, Vec<&str>)> = records
@@ -590,18 +587,14 @@ async fn dynamodb_batches_stop_at_the_first_failure() {
     let trace = Trace::of(&spans, &outcome.request_id);
     let root = &trace.root;
     assert_eq!(root.name, "process Example-Table");
-    assert_eq!(root.attr_str("faas.trigger"), Some("datasource"));
-    assert_eq!(root.attr_str("messaging.system"), Some("aws.dynamodb"));
-    assert_eq!(
-        root.attr_str("faas.document.collection"),
-        Some("Example-Table")
-    );
-    assert_eq!(root.attr_str("faas.document.operation"), Some("multiple"));
-    assert_eq!(
-        root.attr_str("faas.document.time"),
-        Some("2016-12-02T01:27:00Z")
-    );
-    assert_eq!(root.attr_i64("serverless.batch.skipped_count"), Some(1));
+    root.assert_attrs([
+        ("faas.trigger", "datasource".into()),
+        ("messaging.system", "aws.dynamodb".into()),
+        ("faas.document.collection", "Example-Table".into()),
+        ("faas.document.operation", "multiple".into()),
+        ("faas.document.time", "2016-12-02T01:27:00Z".into()),
+        ("serverless.batch.skipped_count", 1.into()),
+    ]);
     let records = trace.records();
     assert_eq!(records.len(), 2, "{}", trace.render());
     assert_eq!(records[1].exception_types(), ["NotAnOrder"]);
@@ -647,33 +640,28 @@ async fn every_source_gets_its_root_span_from_the_event() {
     let sns = &roots["sns"];
     assert_eq!(sns.name, "process snsNetTest");
     assert_eq!(sns.kind_name(), "consumer");
-    assert_eq!(sns.attr_str("faas.trigger"), Some("pubsub"));
-    assert_eq!(sns.attr_str("messaging.system"), Some("aws.sns"));
-    assert_eq!(
-        sns.attr_str("messaging.destination.name"),
-        Some("snsNetTest")
-    );
-    assert_eq!(
-        sns.attr_str("messaging.message.id"),
-        Some("82833b5c-8d5d-56d0-b0e1-7511f8253eb8")
-    );
+    sns.assert_attrs([
+        ("faas.trigger", "pubsub".into()),
+        ("messaging.system", "aws.sns".into()),
+        ("messaging.destination.name", "snsNetTest".into()),
+        (
+            "messaging.message.id",
+            "82833b5c-8d5d-56d0-b0e1-7511f8253eb8".into(),
+        ),
+    ]);
     assert_eq!(sns.trace_id, w3c_trace, "the producer is the parent");
     assert_eq!(sns.parent_span_id, w3c.split('-').nth(2).unwrap());
 
     let s3 = &roots["s3"];
     assert_eq!(s3.name, "s3 ObjectCreated:Put sourcebucket");
     assert_eq!(s3.kind_name(), "server");
-    assert_eq!(s3.attr_str("faas.trigger"), Some("datasource"));
-    assert_eq!(
-        s3.attr_str("faas.document.collection"),
-        Some("sourcebucket")
-    );
-    assert_eq!(s3.attr_str("faas.document.operation"), Some("insert"));
-    assert_eq!(s3.attr_str("faas.document.name"), Some("Happy Face.jpg"));
-    assert_eq!(
-        s3.attr_str("faas.document.time"),
-        Some("1970-01-01T00:00:00.123Z")
-    );
+    s3.assert_attrs([
+        ("faas.trigger", "datasource".into()),
+        ("faas.document.collection", "sourcebucket".into()),
+        ("faas.document.operation", "insert".into()),
+        ("faas.document.name", "Happy Face.jpg".into()),
+        ("faas.document.time", "1970-01-01T00:00:00.123Z".into()),
+    ]);
 
     let eventbridge = &roots["eventbridge"];
     assert_eq!(
@@ -689,9 +677,11 @@ async fn every_source_gets_its_root_span_from_the_event() {
     let schedule = &roots["schedule"];
     assert_eq!(schedule.name, FUNCTION, "a timer keeps the function's name");
     assert_eq!(schedule.kind_name(), "server");
-    assert_eq!(schedule.attr_str("faas.trigger"), Some("timer"));
-    assert_eq!(schedule.attr_str("faas.time"), Some("2015-10-08T16:53:06Z"));
-    assert_eq!(schedule.attr_str("faas.cron"), Some("0 12 * * ? *"));
+    schedule.assert_attrs([
+        ("faas.trigger", "timer".into()),
+        ("faas.time", "2015-10-08T16:53:06Z".into()),
+        ("faas.cron", "0 12 * * ? *".into()),
+    ]);
     for root in roots.values() {
         assert_eq!(
             root.attr_bool("serverless.redelivered"),

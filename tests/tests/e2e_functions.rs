@@ -246,9 +246,11 @@ async fn an_http_handler_borrows_its_state_from_main() {
 
     let trace = function.trace(&second).await;
     trace.assert_http_root("GET", 200);
-    assert_eq!(trace.root.attr_str("serverless.tag.served"), Some("2"));
-    assert_eq!(trace.root.attr_str("code.function"), Some("greet"));
-    assert_eq!(trace.root.attr_str("serverless.outcome"), Some("success"));
+    trace.root.assert_attrs([
+        ("serverless.tag.served", "2".into()),
+        ("code.function", "greet".into()),
+        ("serverless.outcome", "success".into()),
+    ]);
     function.stop().await;
 }
 

@@ -218,10 +218,12 @@ async fn span_macros_build_the_tree_through_the_runtime() {
 
     assert_eq!(root.name, FUNCTION);
     assert_eq!(root.kind_name(), "server");
-    assert_eq!(root.attr_str("serverless.outcome"), Some("success"));
-    assert_eq!(root.attr_bool("faas.coldstart"), Some(true));
-    assert_eq!(root.attr_str("code.function"), Some("create_account"));
-    assert_eq!(root.attr_str("code.namespace"), Some("e2e_macros"));
+    root.assert_attrs([
+        ("serverless.outcome", "success".into()),
+        ("faas.coldstart", true.into()),
+        ("code.function", "create_account".into()),
+        ("code.namespace", "e2e_macros".into()),
+    ]);
     // Exactly these spans: the detached task's `in-task` is not among them.
     assert_eq!(
         trace.names(),

@@ -158,6 +158,12 @@ fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
     if ranges.is_empty() {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(mask_ranges(text, ranges))
+}
+
+/// `text` with each byte range replaced by [`MASK`]; a range that starts inside an earlier
+/// one is skipped.
+fn mask_ranges(text: &str, mut ranges: Vec<(usize, usize)>) -> String {
     ranges.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut cursor = 0;
@@ -170,7 +176,7 @@ fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
         cursor = end;
     }
     out.push_str(&text[cursor..]);
-    Cow::Owned(out)
+    out
 }
 
 /// Finds the value after a key ending at `i`: the key may be followed by the rest of an
@@ -276,19 +282,7 @@ mod tests {
                 }
             }
         }
-        ranges.sort_unstable();
-        let mut out = String::new();
-        let mut cursor = 0;
-        for (start, end) in ranges {
-            if start < cursor {
-                continue;
-            }
-            out.push_str(&text[cursor..start]);
-            out.push_str(MASK);
-            cursor = end;
-        }
-        out.push_str(&text[cursor..]);
-        out
+        mask_ranges(text, ranges)
     }
 
     #[test]

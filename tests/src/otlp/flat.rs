@@ -28,6 +28,24 @@ pub enum AttrValue {
     Empty,
 }
 
+impl From<&str> for AttrValue {
+    fn from(value: &str) -> Self {
+        AttrValue::String(value.to_owned())
+    }
+}
+
+impl From<i64> for AttrValue {
+    fn from(value: i64) -> Self {
+        AttrValue::Int(value)
+    }
+}
+
+impl From<bool> for AttrValue {
+    fn from(value: bool) -> Self {
+        AttrValue::Bool(value)
+    }
+}
+
 impl AttrValue {
     /// The string, if this is a [`AttrValue::String`].
     pub fn as_str(&self) -> Option<&str> {
@@ -282,6 +300,22 @@ impl FlatSpan {
     }
 
     attribute_getters!();
+
+    /// Asserts that each `(key, value)` is one of the span's attributes, naming the span and
+    /// the first key that differs:
+    /// `root.assert_attrs([("faas.trigger", "pubsub".into()), ("messaging.batch.message_count", 3.into())])`.
+    #[track_caller]
+    pub fn assert_attrs<const N: usize>(&self, expected: [(&str, AttrValue); N]) {
+        for (key, value) in expected {
+            assert_eq!(
+                self.attributes.get(key),
+                Some(&value),
+                "attribute {key} of span {:?}: {:#?}",
+                self.name,
+                self.attributes
+            );
+        }
+    }
 
     /// The resource attribute `key`, if it is a string (e.g. `service.name`).
     pub fn resource_str(&self, key: &str) -> Option<&str> {
