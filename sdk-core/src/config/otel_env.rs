@@ -58,6 +58,7 @@ impl fmt::Debug for OtlpHeaders {
 pub(crate) struct OtlpEnv {
     /// The full traces URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) traces_endpoint: Option<String>,
     pub(crate) headers: OtlpHeaders,
     pub(crate) compression: Compression,
