@@ -596,9 +596,10 @@ impl Config {
     /// value that HTTP does not allow is reported once at cold start and not sent.
     ///
     /// ```
-    /// # let api_key = "…";
-    /// let config = serverless_sdk::Config::from_env().with_otlp_header("x-api-key", api_key);
-    /// assert!(!format!("{config:?}").contains(api_key));
+    /// let api_key = std::env::var("VENDOR_API_KEY").unwrap_or_else(|_| "k-123-secret".into());
+    /// let config = serverless_sdk::Config::from_env().with_otlp_header("x-api-key", &api_key);
+    /// let debug = format!("{config:?}");
+    /// assert!(debug.contains("x-api-key") && !debug.contains(&api_key));
     /// ```
     #[must_use]
     pub fn with_otlp_header(mut self, name: &str, value: &str) -> Self {

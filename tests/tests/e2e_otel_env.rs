@@ -165,7 +165,10 @@ async fn headers_arrive_the_traces_ones_win_and_no_value_reaches_logs_or_telemet
     let spans = function.wait_for_received_traces(&otlp, &[&outcome]).await;
     let received = otlp.received();
     let headers = &received[0].headers;
-    assert_eq!(headers["x-api-key"], "traces-s3cr3t==", "the traces value wins");
+    assert_eq!(
+        headers["x-api-key"], "traces-s3cr3t==",
+        "the traces value wins"
+    );
     assert_eq!(headers["x-team"], "core team", "percent-decoded");
     settle(&function).await;
     let logs = format!(
@@ -173,7 +176,10 @@ async fn headers_arrive_the_traces_ones_win_and_no_value_reaches_logs_or_telemet
         function.process.stdout_text(),
         function.process.stderr_text()
     );
-    assert!(!logs.contains("s3cr3t"), "a header value was logged:\n{logs}");
+    assert!(
+        !logs.contains("s3cr3t"),
+        "a header value was logged:\n{logs}"
+    );
     let telemetry = format!("{spans:?}");
     assert!(!telemetry.contains("s3cr3t"), "a header value was exported");
 }
@@ -261,9 +267,15 @@ async fn the_traces_endpoint_wins_over_the_generic_one_and_is_used_as_is() {
     ])
     .await;
     let outcome = function.api.invoke(get("/ok")).await;
-    function.wait_for_received_traces(&traces, &[&outcome]).await;
+    function
+        .wait_for_received_traces(&traces, &[&outcome])
+        .await;
     settle(&function).await;
-    assert_eq!(generic.requests(), 0, "nothing went to the generic endpoint");
+    assert_eq!(
+        generic.requests(),
+        0,
+        "nothing went to the generic endpoint"
+    );
     assert_eq!(traces.rejected(), 0);
 }
 
@@ -364,7 +376,9 @@ async fn every_malformed_value_gets_one_stderr_line_and_the_function_still_runs(
     for (variable, _) in malformed {
         let of_it: Vec<&String> = lines
             .iter()
-            .filter(|l| l.starts_with(&format!("{variable}=")) || l.starts_with(&format!("{variable}:")))
+            .filter(|l| {
+                l.starts_with(&format!("{variable}=")) || l.starts_with(&format!("{variable}:"))
+            })
             .collect();
         assert_eq!(of_it.len(), 1, "{variable}: {lines:#?}");
     }
@@ -527,5 +541,8 @@ async fn init_and_unmarshal_errors_are_kept_by_a_sampler_that_keeps_no_success()
     let function = Function::test_child("otel-env-init", "init_fails", &env).await;
     function.wait_init_error().await;
     let spans = function.wait_for_received_spans(&otlp, 1).await;
-    assert_eq!(roots(&spans)[0].attr_str("serverless.outcome"), Some("init_error"));
+    assert_eq!(
+        roots(&spans)[0].attr_str("serverless.outcome"),
+        Some("init_error")
+    );
 }
