@@ -1,7 +1,15 @@
 //! Configuration: read once at cold start from the environment, or built in code.
 //!
 //! This module reads nothing else of the crate: every stage of an invocation reads the
-//! settings fixed here, and nothing here depends on those stages.
+//! settings fixed here, and nothing here depends on those stages. The OpenTelemetry SDK
+//! variables of a traces exporter are parsed in `otel_env`.
+
+mod otel_env;
+
+pub use otel_env::Compression;
+pub(crate) use otel_env::OtlpEnv;
+#[cfg(feature = "otlp")]
+pub(crate) use otel_env::join;
 
 use std::{
     borrow::Cow,
@@ -16,7 +24,7 @@ use std::{
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
-    trace::{SpanData, SpanExporter},
+    trace::{ShouldSample, SpanData, SpanExporter},
 };
 
 /// Size caps that keep an invocation's telemetry bounded whatever the handler does.
@@ -257,10 +265,18 @@ impl Exporter {
 /// | variable | effect | default |
 /// |---|---|---|
 /// | `OTEL_TRACES_EXPORTER` | `console` (stdout OTLP/JSON lines), `otlp`, `none` | `otlp` when an endpoint is set, else `console` |
-/// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | collector address for OTLP/HTTP | unset |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | collector base URL for OTLP/HTTP; `/v1/traces` is appended | unset |
+/// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the full traces URL, used as is; wins over the one above | unset |
 /// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` (the only one built in) | `http/protobuf` |
-/// | `OTEL_SERVICE_NAME` | `service.name` | the function name |
-/// | `SERVERLESS_SDK_EXPORT_TIMEOUT_MS` | longest wait for one export | 2000 |
+/// | `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` | `key=value,…` (values percent-decoded) sent with every OTLP request; the traces one wins key by key; values never logged | none |
+/// | `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` | `gzip` or `none` | `none` |
+/// | `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` | the export timeout, in milliseconds | `SERVERLESS_SDK_EXPORT_TIMEOUT_MS` |
+/// | `OTEL_SERVICE_NAME` | `service.name` | `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else the function name |
+/// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,…` (values percent-decoded) added to the resource of every export | none |
+/// | `OTEL_SDK_DISABLED` | `true`: nothing is exported (handlers run as usual) | `false` |
+/// | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`; failed invocations are always kept | `always_on` |
+/// | `OTEL_TRACES_SAMPLER_ARG` | the ratio of the `*traceidratio` samplers, 0 to 1 | `1.0` |
+/// | `SERVERLESS_SDK_EXPORT_TIMEOUT_MS` | longest wait for one export; wins over `OTEL_EXPORTER_OTLP_*TIMEOUT` | 2000 |
 /// | `SERVERLESS_SDK_TIMEOUT_MARGIN_MS` | how long before the deadline a timeout is reported | 50 |
 /// | `SERVERLESS_SDK_EXPOSE_ERRORS` | `true`: 500 bodies carry the error text (development only) | `false` |
 /// | `SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS` | `true`: 4xx errors are also captured as exceptions | `false` |
@@ -270,7 +286,7 @@ impl Exporter {
 /// | `SERVERLESS_SDK_MAX_*` | the [`Limits`] | see there |
 ///
 /// A value that does not parse keeps the default and is reported in one line on stderr
-/// when the configuration is installed.
+/// when the configuration is installed (a header's value is never printed).
 ///
 /// ```
 /// use serverless_sdk::{export::Exporter, Config};
@@ -292,6 +308,14 @@ pub struct Config {
     pub(crate) dev_mode: bool,
     pub(crate) redact_keys: Vec<String>,
     pub(crate) limits: Limits,
+    /// The OTLP exporter's endpoint, headers and compression from the environment.
+    pub(crate) otlp: OtlpEnv,
+    /// `OTEL_RESOURCE_ATTRIBUTES` and the attributes set in code, in order.
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    /// Which successful invocations are exported; `None` keeps them all.
+    pub(crate) sampler: Option<Box<dyn ShouldSample>>,
+    /// `OTEL_SDK_DISABLED`: nothing is exported.
+    pub(crate) sdk_disabled: bool,
     /// What did not parse, said once when the configuration is installed.
     pub(crate) warnings: Vec<String>,
 }
@@ -383,8 +407,9 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let export_timeout =
-            Duration::from_millis(r.num("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", 2000_u64));
+        let sdk_export_timeout = env::var_os("SERVERLESS_SDK_EXPORT_TIMEOUT_MS")
+            .is_some()
+            .then(|| Duration::from_millis(r.num("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", 2000_u64)));
         let timeout_margin =
             Duration::from_millis(r.num("SERVERLESS_SDK_TIMEOUT_MARGIN_MS", 50_u64));
         let expose_errors = r.bool("SERVERLESS_SDK_EXPOSE_ERRORS", false);
@@ -399,6 +424,16 @@ impl Config {
             );
         }
         let exporter = Exporter::read_env(&mut warnings);
+        let otlp = otel_env::read_otlp(&mut warnings);
+        // The SDK's own variable first, then the OTLP exporter's, then the default.
+        let default_timeout = sdk_export_timeout.unwrap_or(Duration::from_millis(2000));
+        let otlp_timeout = otel_env::read_otlp_timeout(default_timeout, &mut warnings);
+        let export_timeout = sdk_export_timeout
+            .or(otlp_timeout)
+            .unwrap_or(default_timeout);
+        let resource_attributes = otel_env::read_resource_attributes(&mut warnings);
+        let sampler = otel_env::read_sampler(&mut warnings);
+        let sdk_disabled = otel_env::read_sdk_disabled(&mut warnings);
         Self {
             exporter,
             service_name: env::var("OTEL_SERVICE_NAME")
@@ -413,6 +448,10 @@ impl Config {
             dev_mode: dev_mode && cfg!(feature = "dev"),
             redact_keys,
             limits,
+            otlp,
+            resource_attributes,
+            sampler,
+            sdk_disabled,
             warnings,
         }
     }
@@ -507,6 +546,119 @@ impl Config {
         self
     }
 
+    /// Chooses which successful invocations are exported, with any OpenTelemetry sampler
+    /// (`OTEL_TRACES_SAMPLER` in the environment). The sampler decides once per invocation,
+    /// at its end, on the root span (its trace id, name, kind and attributes, the trace
+    /// context it arrived with as its parent). An invocation that failed in any way (a
+    /// captured error, an `Err`, a panic, a timeout, a 5xx, an init or unmarshal error, a
+    /// span ended in error) is exported whatever the sampler says.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::Sampler;
+    /// use serverless_sdk::Config;
+    ///
+    /// // One successful invocation in ten, every failed one.
+    /// let config = Config::from_env().with_sampler(Sampler::TraceIdRatioBased(0.1));
+    /// # let _ = config;
+    /// // Follow the caller's (X-Ray `Sampled=`, W3C flags) decision, else keep a quarter.
+    /// let config = Config::from_env()
+    ///     .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.25))));
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn with_sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// Adds an attribute to the resource of every export, as `OTEL_RESOURCE_ATTRIBUTES`
+    /// does; a later one replaces an earlier one of the same key. `service.name` set
+    /// this way applies unless [`with_service_name`](Self::with_service_name) or
+    /// `OTEL_SERVICE_NAME` set one.
+    ///
+    /// ```
+    /// let config = serverless_sdk::Config::from_env()
+    ///     .with_resource_attribute("deployment.environment.name", "production");
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.resource_attributes.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a header to every OTLP/HTTP request (as `OTEL_EXPORTER_OTLP_HEADERS` does),
+    /// replacing one of the same name. Its value is never logged nor exported. A name or
+    /// value that HTTP does not allow is reported once at cold start and not sent.
+    ///
+    /// ```
+    /// let api_key = std::env::var("VENDOR_API_KEY").unwrap_or_else(|_| "k-123-secret".into());
+    /// let config = serverless_sdk::Config::from_env().with_otlp_header("x-api-key", &api_key);
+    /// let debug = format!("{config:?}");
+    /// assert!(debug.contains("x-api-key") && !debug.contains(&api_key));
+    /// ```
+    #[must_use]
+    pub fn with_otlp_header(mut self, name: &str, value: &str) -> Self {
+        otel_env::header_from_code(name, value, &mut self.otlp.headers, &mut self.warnings);
+        self
+    }
+
+    /// Chooses how OTLP/HTTP request bodies are compressed (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+    ///
+    /// ```
+    /// use serverless_sdk::{Config, config::Compression};
+    ///
+    /// let config = Config::from_env().with_otlp_compression(Compression::Gzip);
+    /// assert_eq!(config.otlp_compression(), Compression::Gzip);
+    /// ```
+    #[must_use]
+    pub fn with_otlp_compression(mut self, compression: Compression) -> Self {
+        self.otlp.compression = compression;
+        self
+    }
+
+    /// The compression of OTLP/HTTP request bodies.
+    ///
+    /// ```
+    /// # if std::env::var_os("OTEL_EXPORTER_OTLP_COMPRESSION").is_none() && std::env::var_os("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION").is_none() {
+    /// let config = serverless_sdk::Config::from_env();
+    /// assert_eq!(config.otlp_compression(), serverless_sdk::config::Compression::None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn otlp_compression(&self) -> Compression {
+        self.otlp.compression
+    }
+
+    /// Turns every export off (`OTEL_SDK_DISABLED=true`), or back on: handlers run and
+    /// answer exactly as they would, errors are still caught, nothing leaves the process.
+    ///
+    /// ```
+    /// let config = serverless_sdk::Config::from_env().with_sdk_disabled(true);
+    /// assert!(config.sdk_disabled());
+    /// ```
+    #[must_use]
+    pub fn with_sdk_disabled(mut self, disabled: bool) -> Self {
+        self.sdk_disabled = disabled;
+        self
+    }
+
+    /// Whether every export is off.
+    ///
+    /// ```
+    /// # if std::env::var_os("OTEL_SDK_DISABLED").is_none() {
+    /// assert!(!serverless_sdk::Config::from_env().sdk_disabled());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn sdk_disabled(&self) -> bool {
+        self.sdk_disabled
+    }
+
     /// The configured `service.name`, if any.
     #[must_use]
     pub fn service_name(&self) -> Option<&str> {
@@ -564,6 +716,10 @@ impl Default for Settings {
             dev_mode: false,
             redact_keys: Vec::new(),
             limits: Limits::default(),
+            otlp: OtlpEnv::default(),
+            resource_attributes: Vec::new(),
+            sampler: None,
+            sdk_disabled: false,
             warnings: Vec::new(),
         })
     }

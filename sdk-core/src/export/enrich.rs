@@ -31,8 +31,9 @@ fn memory_limit_bytes() -> Option<u64> {
     })
 }
 
-/// Adds the peak memory to the root span and writes the metrics line when `emf_metrics`.
-pub(crate) fn after_response(finished: &mut Finished, emf_metrics: bool) {
+/// Adds the peak memory to the root span and writes the metrics line when `emf_metrics`,
+/// with whether sampling `kept` the invocation's trace.
+pub(crate) fn after_response(finished: &mut Finished, emf_metrics: bool, kept: bool) {
     let outcome = finished.outcome;
     let Some(root) = finished.root_mut() else {
         return;
@@ -65,7 +66,7 @@ pub(crate) fn after_response(finished: &mut Finished, emf_metrics: bool) {
         }
     }
     if emf_metrics {
-        emit_metrics(root, outcome);
+        emit_metrics(root, outcome, kept);
     }
 }
 
@@ -78,8 +79,9 @@ fn attribute<'a>(span: &'a SpanRecord, key: &str) -> Option<&'a Value> {
 }
 
 /// One CloudWatch Embedded Metric Format line: errors, cold starts and duration by
-/// function and endpoint, so handled 500s still show in a metric.
-fn emit_metrics(root: &SpanRecord, outcome: Outcome) {
+/// function and endpoint, so handled 500s still show in a metric; `TracesKept` and
+/// `TracesDropped` (1 or 0 in each line) count what sampling did with the traces.
+fn emit_metrics(root: &SpanRecord, outcome: Outcome, kept: bool) {
     let function =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "unknown".to_owned());
     let endpoint = attribute(root, attr::HTTP_ROUTE)
@@ -107,7 +109,9 @@ fn emit_metrics(root: &SpanRecord, outcome: Outcome) {
                 "Metrics": [
                     { "Name": "Errors", "Unit": "Count" },
                     { "Name": "ColdStart", "Unit": "Count" },
-                    { "Name": "Duration", "Unit": "Milliseconds" }
+                    { "Name": "Duration", "Unit": "Milliseconds" },
+                    { "Name": "TracesKept", "Unit": "Count" },
+                    { "Name": "TracesDropped", "Unit": "Count" }
                 ]
             }]
         },
@@ -117,6 +121,8 @@ fn emit_metrics(root: &SpanRecord, outcome: Outcome) {
         "Errors": u8::from(outcome.is_failure()),
         "ColdStart": u8::from(cold),
         "Duration": duration_ms,
+        "TracesKept": u8::from(kept),
+        "TracesDropped": u8::from(!kept),
     });
     println!("{line}");
 }

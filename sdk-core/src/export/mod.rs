@@ -2,7 +2,11 @@
 //! line per invocation (the default), sent to a collector over OTLP/HTTP, or dropped.
 //!
 //! [`Exporter`] chooses where telemetry goes ([`Config::with_exporter`](crate::Config::with_exporter));
-//! [`stats`] counts what left.
+//! [`stats`] counts what left, [`sampling_stats`] what sampling kept and dropped.
+//!
+//! Sampling (`OTEL_TRACES_SAMPLER`, [`Config::with_sampler`](crate::Config::with_sampler))
+//! is decided at the end of each invocation (`sampling.rs`): failed invocations are always
+//! exported. `OTEL_SDK_DISABLED=true` exports nothing.
 //!
 //! Export never fails the function: an exporter error, a hung collector or a write error is
 //! bounded by a timeout and reported as one structured line on stderr.
@@ -17,6 +21,7 @@ pub(crate) mod otlp_json;
 pub(crate) mod proto;
 pub(crate) mod records;
 pub(crate) mod resource;
+pub(crate) mod sampling;
 
 use std::{
     borrow::Cow,
@@ -30,6 +35,7 @@ use std::{
 pub use crate::config::{BoxedSpanExporter, Exporter, SharedWriter};
 pub use crate::invocation::{Outcome, TriggerKind};
 pub use otlp_json::OtlpJsonExporter;
+pub use sampling::sampling_stats;
 
 use crate::{
     config::Config,
@@ -65,6 +71,10 @@ pub(crate) struct Pipeline {
     backend: Backend,
     timeout: Duration,
     emf_metrics: bool,
+    /// Which successful invocations are exported; `None`: all of them.
+    sampler: Option<Box<dyn opentelemetry_sdk::trace::ShouldSample>>,
+    /// `OTEL_SDK_DISABLED`: nothing at all leaves the process.
+    disabled: bool,
     /// Dev mode: each invocation's waterfall on stderr too.
     #[cfg(feature = "dev")]
     dev_mode: bool,
@@ -99,14 +109,19 @@ pub fn stats() -> (u64, u64) {
 impl Pipeline {
     /// Builds the exporter `config` chooses. Makes no network call.
     pub(crate) fn build(config: &mut Config) -> Self {
-        let resource = resource::build_resource(config.service_name.as_deref());
+        let resource =
+            resource::build_resource(config.service_name.as_deref(), &config.resource_attributes);
         let scope = resource::scope();
         let max_line_bytes = config.limits.max_line_bytes;
         let stdout = || Backend::Line {
             writer: std::sync::Arc::new(Mutex::new(std::io::stdout())),
             max_line_bytes,
         };
-        let exporter = std::mem::replace(&mut config.exporter, Exporter::None);
+        let exporter = if config.sdk_disabled {
+            Exporter::None
+        } else {
+            std::mem::replace(&mut config.exporter, Exporter::None)
+        };
         let backend = match exporter {
             Exporter::Console => stdout(),
             Exporter::Writer(writer) => Backend::Line {
@@ -119,7 +134,11 @@ impl Pipeline {
                 Backend::Spans(exporter)
             }
             #[cfg(feature = "otlp")]
-            Exporter::Otlp { endpoint } => match otlp_http::OtlpHttp::build(endpoint.as_deref()) {
+            Exporter::Otlp { endpoint } => match otlp_http::OtlpHttp::build(
+                endpoint.as_deref(),
+                &config.otlp,
+                config.export_timeout,
+            ) {
                 Ok(exporter) => Backend::Otlp(Box::new(exporter)),
                 Err(e) => {
                     internal_error::report(
@@ -142,6 +161,8 @@ impl Pipeline {
             backend,
             timeout: config.export_timeout,
             emf_metrics: config.emf_metrics,
+            sampler: config.sampler.take(),
+            disabled: config.sdk_disabled,
             #[cfg(feature = "dev")]
             dev_mode: config.dev_mode,
             json: json::prelude(&resource, scope),
@@ -154,15 +175,19 @@ impl Pipeline {
     /// Exports one closed invocation, within the export timeout. A panic in an exporter is
     /// caught and reported, never passed on to the function.
     pub(crate) async fn export(&self, mut finished: Finished, when: When) {
+        if self.disabled {
+            return;
+        }
+        let keep = sampling::keep(self.sampler.as_deref(), &finished);
         if when == When::AfterResponse
             && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                enrich::after_response(&mut finished, self.emf_metrics);
+                enrich::after_response(&mut finished, self.emf_metrics, keep);
             }))
             .is_err()
         {
             internal_error::report("panic", "the SDK panicked reading memory after a response");
         }
-        if finished.spans.is_empty() {
+        if !keep || finished.spans.is_empty() {
             return;
         }
         // Off the response path now (or with nothing after it): the time to symbolise.

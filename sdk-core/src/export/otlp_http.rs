@@ -3,19 +3,19 @@
 //! grow every function binary).
 //!
 //! Configured as the OpenTelemetry specification says, from the code's endpoint or the
-//! `OTEL_EXPORTER_OTLP_*` variables: `…_TRACES_ENDPOINT` (used as is), else
-//! `…_ENDPOINT` + `/v1/traces`, else `http://localhost:4318/v1/traces`; headers from
-//! `…_HEADERS` and `…_TRACES_HEADERS` (`key=value,…`, values URL-decoded); the request
-//! timeout from `…_TRACES_TIMEOUT` or `…_TIMEOUT` (milliseconds, default 10 s).
+//! `OTEL_EXPORTER_OTLP_*` variables (read by the configuration, `config/otel_env.rs`):
+//! `…_TRACES_ENDPOINT` (used as is), else `…_ENDPOINT` + `/v1/traces`, else
+//! `http://localhost:4318/v1/traces`; the headers of `…_HEADERS` and `…_TRACES_HEADERS` on
+//! every request; the body gzipped with `…_COMPRESSION=gzip`; the export timeout.
 
-use std::{env, time::Duration};
+use std::{io::Write, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 
-use crate::internal_error;
+use crate::config::{Compression, OtlpEnv, join};
 
 /// The default collector endpoint of OTLP/HTTP.
 const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -28,99 +28,25 @@ pub(crate) struct OtlpHttp {
     client: Client<HttpConnector, Full<Bytes>>,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
+    compression: Compression,
     timeout: Duration,
 }
 
-fn var(name: &str) -> Option<String> {
-    env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// `endpoint` + `path`, without a doubled slash.
-fn join(endpoint: &str, path: &str) -> String {
-    format!("{}{path}", endpoint.trim_end_matches('/'))
-}
-
-/// Percent-decodes `value`; `None` if it is not valid percent-encoded UTF-8.
-fn url_decode(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = value.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Headers of an `OTEL_EXPORTER_OTLP_*HEADERS` value, `key=value,…`.
-fn parse_headers(value: &str, out: &mut Vec<(HeaderName, HeaderValue)>) {
-    for pair in value.split(',').map(str::trim) {
-        let Some((key, value)) = pair.split_once('=') else {
-            continue;
-        };
-        let (key, raw) = (key.trim(), value.trim());
-        if key.is_empty() || raw.is_empty() {
-            continue;
-        }
-        let value = url_decode(raw).unwrap_or_else(|| raw.to_owned());
-        match (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            (Ok(name), Ok(value)) => {
-                out.retain(|(n, _)| *n != name);
-                out.push((name, value));
-            }
-            _ => internal_error::report(
-                "config",
-                &format!("OTLP header {key:?} is not a valid HTTP header; ignored"),
-            ),
-        }
-    }
-}
-
 impl OtlpHttp {
-    /// The exporter for `endpoint` (a collector's base URL), or for the
-    /// `OTEL_EXPORTER_OTLP_*` variables. Makes no network call.
-    pub(crate) fn build(endpoint: Option<&str>) -> Result<Self, String> {
-        let protocol = var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-            .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
-            .unwrap_or_default();
-        match protocol.trim() {
-            "" | "http/protobuf" => {}
-            other => internal_error::report(
-                "config",
-                &format!(
-                    "OTEL_EXPORTER_OTLP_PROTOCOL={other:?} is not built in; using http/protobuf"
-                ),
-            ),
-        }
-        if let Some(compression) = var("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
-            .or_else(|| var("OTEL_EXPORTER_OTLP_COMPRESSION"))
-            .filter(|c| c.trim() != "none")
-        {
-            internal_error::report(
-                "config",
-                &format!(
-                    "OTEL_EXPORTER_OTLP_COMPRESSION={compression:?} is not built in; sending uncompressed"
-                ),
-            );
-        }
+    /// The exporter for `endpoint` (a collector's base URL, set in code), else for the
+    /// environment's `otlp` settings, giving up on a request after `timeout`. Makes no
+    /// network call.
+    pub(crate) fn build(
+        endpoint: Option<&str>,
+        otlp: &OtlpEnv,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let uri = match endpoint.filter(|e| !e.trim().is_empty()) {
             Some(base) => join(base, "/v1/traces"),
-            None => var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").unwrap_or_else(|| {
-                join(
-                    &var("OTEL_EXPORTER_OTLP_ENDPOINT")
-                        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
-                    "/v1/traces",
-                )
-            }),
+            None => otlp
+                .traces_endpoint
+                .clone()
+                .unwrap_or_else(|| join(DEFAULT_ENDPOINT, "/v1/traces")),
         };
         let uri: Uri = uri
             .trim()
@@ -132,23 +58,11 @@ impl OtlpHttp {
                  use a collector or extension on localhost)"
             ));
         }
-        let mut headers = Vec::new();
-        for name in [
-            "OTEL_EXPORTER_OTLP_HEADERS",
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        ] {
-            if let Some(value) = var(name) {
-                parse_headers(&value, &mut headers);
-            }
-        }
-        let timeout = var("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
-            .or_else(|| var("OTEL_EXPORTER_OTLP_TIMEOUT"))
-            .and_then(|ms| ms.trim().parse::<u64>().ok())
-            .map_or(Duration::from_secs(10), Duration::from_millis);
         Ok(Self {
             client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
             uri,
-            headers,
+            headers: otlp.headers.0.clone(),
+            compression: otlp.compression,
             timeout,
         })
     }
@@ -156,9 +70,15 @@ impl OtlpHttp {
     /// Sends one encoded `ExportTraceServiceRequest`; an answer other than 2xx is an error.
     pub(crate) async fn send(&self, body: Bytes) -> Result<(), String> {
         let mut request = http::Request::post(self.uri.clone())
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf");
+        let body = match self.compression {
+            Compression::Gzip => {
+                request = request.header(http::header::CONTENT_ENCODING, "gzip");
+                gzip(&body).map_err(|e| format!("cannot gzip the request: {e}"))?
+            }
+            Compression::None => body,
+        };
+        let mut request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         for (name, value) in &self.headers {
             request.headers_mut().insert(name.clone(), value.clone());
         }
@@ -181,42 +101,47 @@ impl OtlpHttp {
     }
 }
 
+/// `body` gzipped at the default level.
+fn gzip(body: &[u8]) -> std::io::Result<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(body)?;
+    encoder.finish().map(Bytes::from)
+}
+
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     #[test]
-    fn headers_are_split_trimmed_and_url_decoded() {
-        let mut headers = Vec::new();
-        parse_headers(
-            "api-key=abc%20def, x-team = core ,bad, =x,empty=",
-            &mut headers,
-        );
-        parse_headers("x-team=traces", &mut headers);
-        let text: Vec<(String, String)> = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect();
-        assert_eq!(
-            text,
-            [
-                ("api-key".to_owned(), "abc def".to_owned()),
-                ("x-team".to_owned(), "traces".to_owned())
-            ]
-        );
+    fn gzip_round_trips() {
+        let body = b"an ExportTraceServiceRequest".repeat(50);
+        let zipped = gzip(&body).expect("gzip");
+        assert!(zipped.len() < body.len());
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&zipped[..])
+            .read_to_end(&mut out)
+            .expect("gunzip");
+        assert_eq!(out, body);
     }
 
     #[test]
-    fn endpoints_get_the_traces_path_once() {
-        assert_eq!(
-            join("http://c:4318/", "/v1/traces"),
-            "http://c:4318/v1/traces"
-        );
-        assert_eq!(
-            join("http://c:4318", "/v1/traces"),
-            "http://c:4318/v1/traces"
-        );
-        assert_eq!(url_decode("a%2Cb"), Some("a,b".to_owned()));
-        assert_eq!(url_decode("bad%zz"), None);
+    fn the_code_endpoint_wins_over_the_environment() {
+        let otlp = OtlpEnv {
+            traces_endpoint: Some("http://env:4318/custom/traces".to_owned()),
+            ..OtlpEnv::default()
+        };
+        let timeout = Duration::from_secs(1);
+        let from_code = OtlpHttp::build(Some("http://code:4318/"), &otlp, timeout).expect("http");
+        assert_eq!(from_code.uri, "http://code:4318/v1/traces");
+        let from_env = OtlpHttp::build(None, &otlp, timeout).expect("http");
+        assert_eq!(from_env.uri, "http://env:4318/custom/traces");
+        let default = OtlpHttp::build(None, &OtlpEnv::default(), timeout).expect("http");
+        assert_eq!(default.uri, "http://localhost:4318/v1/traces");
+        assert!(OtlpHttp::build(Some("https://vendor.example"), &otlp, timeout).is_err());
     }
 }

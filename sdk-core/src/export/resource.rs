@@ -4,7 +4,7 @@
 use std::{env, sync::OnceLock};
 
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::{Resource, resource::TelemetryResourceDetector};
 
 /// The instrumentation scope of every span the SDK records.
 pub(crate) fn scope() -> &'static InstrumentationScope {
@@ -16,12 +16,24 @@ pub(crate) fn scope() -> &'static InstrumentationScope {
     })
 }
 
-/// The resource describing this function, from Lambda's environment variables.
-pub(crate) fn build_resource(service_name: Option<&str>) -> Resource {
+/// The resource describing this function, from Lambda's environment variables, with
+/// `attributes` (`OTEL_RESOURCE_ATTRIBUTES`, then the ones set in code) over them.
+/// `service.name`: `service_name` (code, `OTEL_SERVICE_NAME`), else the one of
+/// `attributes`, else the function name.
+pub(crate) fn build_resource(
+    service_name: Option<&str>,
+    attributes: &[(String, String)],
+) -> Resource {
     let var = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
     let function_name = var("AWS_LAMBDA_FUNCTION_NAME");
+    let from_attributes = attributes
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "service.name")
+        .map(|(_, v)| v.clone());
     let service = service_name
         .map(str::to_owned)
+        .or(from_attributes)
         .or_else(|| function_name.clone())
         .unwrap_or_else(|| "unknown_service".to_owned());
     let mut attrs = vec![
@@ -48,7 +60,15 @@ pub(crate) fn build_resource(service_name: Option<&str>) -> Resource {
     if let Some(stream) = var("AWS_LAMBDA_LOG_STREAM_NAME") {
         attrs.push(KeyValue::new("faas.instance", stream));
     }
-    Resource::builder()
+    attrs.extend(
+        attributes
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    // `telemetry.sdk.*` detected; OTEL_RESOURCE_ATTRIBUTES is parsed (and percent-decoded)
+    // by the configuration, not read again by the default detectors.
+    Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
         .with_attributes(attrs)
         .with_service_name(service)
         .build()

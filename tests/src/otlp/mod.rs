@@ -1,9 +1,9 @@
 //! An OTLP/HTTP trace receiver, and flat views of the spans it receives.
 //!
 //! [`OtlpReceiver`] accepts `POST /v1/traces` in both OTLP/HTTP encodings
-//! (`application/x-protobuf` and `application/json`), answers like a collector, and records what
-//! it decoded. Faults can be injected at any time: a delay, an error status, or holding requests
-//! without answering.
+//! (`application/x-protobuf` and `application/json`), plain or with `Content-Encoding: gzip`,
+//! answers like a collector, and records what it decoded with the request's headers. Faults can
+//! be injected at any time: a delay, an error status, or holding requests without answering.
 //!
 //! [`FlatSpan`] is the form tests assert on; [`parse_json_lines`] extracts spans from OTLP/JSON
 //! lines in a function's output.
@@ -29,7 +29,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 use std::{
-    fmt, io,
+    fmt,
+    io::{self, Read},
     net::SocketAddr,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime},
@@ -55,6 +56,10 @@ pub struct ReceivedExport {
     pub encoding: OtlpEncoding,
     /// The HTTP request headers (e.g. to check `OTEL_EXPORTER_OTLP_HEADERS` or `User-Agent`).
     pub headers: HeaderMap,
+    /// Whether the body arrived gzipped (`Content-Encoding: gzip`), and was gunzipped.
+    pub gzipped: bool,
+    /// The size of the body as it arrived, in bytes.
+    pub body_bytes: usize,
     /// The decoded request.
     pub request: ExportTraceServiceRequest,
     /// When it was accepted.
@@ -251,8 +256,17 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
     lock(&shared.state).requests += 1;
 
     let (parts, body) = request.into_parts();
+    let gzipped = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .is_some_and(|e| e.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let mut body_bytes = 0;
     let decoded = match body.collect().await {
-        Ok(body) => decode(&parts.headers, &body.to_bytes()),
+        Ok(body) => {
+            let body = body.to_bytes();
+            body_bytes = body.len();
+            decode(&parts.headers, &body)
+        }
         Err(err) => Err((StatusCode::BAD_REQUEST, format!("unreadable body: {err}"))),
     };
     let (encoding, export) = match decoded {
@@ -278,6 +292,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
     lock(&shared.state).received.push(ReceivedExport {
         encoding,
         headers: parts.headers,
+        gzipped,
+        body_bytes,
         request: export,
         received_at: SystemTime::now(),
     });
@@ -298,14 +314,25 @@ fn decode(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(OtlpEncoding, ExportTraceServiceRequest), Rejection> {
-    if let Some(encoding) = headers.get(CONTENT_ENCODING)
-        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
-    {
-        return Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported Content-Encoding {encoding:?}"),
-        ));
-    }
+    let gunzipped;
+    let body = match headers.get(CONTENT_ENCODING) {
+        None => body,
+        Some(encoding) if encoding.as_bytes().eq_ignore_ascii_case(b"identity") => body,
+        Some(encoding) if encoding.as_bytes().eq_ignore_ascii_case(b"gzip") => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .map_err(|err| (StatusCode::BAD_REQUEST, format!("invalid gzip body: {err}")))?;
+            gunzipped = out;
+            &gunzipped
+        }
+        Some(encoding) => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported Content-Encoding {encoding:?}"),
+            ));
+        }
+    };
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
