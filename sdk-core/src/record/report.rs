@@ -124,6 +124,9 @@ pub(crate) fn type_from_debug(error: &dyn fmt::Debug) -> Option<String> {
 struct DebugIdent {
     buf: [u8; 128],
     len: usize,
+    /// Set at the identifier's end: a `Debug` impl that writes on after an error adds
+    /// nothing.
+    ended: bool,
 }
 
 impl DebugIdent {
@@ -131,6 +134,7 @@ impl DebugIdent {
         let mut ident = Self {
             buf: [0; 128],
             len: 0,
+            ended: false,
         };
         // Stopping early is an error to the formatter, and expected.
         let _ = write!(ident, "{value:?}");
@@ -149,7 +153,9 @@ impl DebugIdent {
 impl fmt::Write for DebugIdent {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for b in s.bytes() {
-            if self.len == self.buf.len() || !(b.is_ascii_alphanumeric() || b == b'_') {
+            if self.ended || self.len == self.buf.len() || !(b.is_ascii_alphanumeric() || b == b'_')
+            {
+                self.ended = true;
                 return Err(fmt::Error);
             }
             self.buf[self.len] = b;
@@ -475,6 +481,37 @@ mod tests {
             ErrorReport::from_error(&*string_error, None, None).type_name,
             "Error"
         );
+    }
+
+    #[test]
+    fn type_names_are_read_off_debug_up_to_the_identifier_end() {
+        /// Writes on after the formatter reported an error.
+        struct Stubborn;
+        impl fmt::Debug for Stubborn {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let _ = f.write_str("Stub");
+                let _ = f.write_str("born { inner: ");
+                f.write_str("Other }")
+            }
+        }
+        assert_eq!(type_from_debug(&Stubborn).as_deref(), Some("Stubborn"));
+        assert_eq!(
+            type_from_debug(&Wrapper {
+                inner: AccountAlreadyExistsException("bob".into())
+            })
+            .as_deref(),
+            Some("Wrapper")
+        );
+        assert_eq!(type_from_debug(&"a string"), None);
+        assert_eq!(type_from_debug(&42), None);
+        let long = "A".repeat(200);
+        struct Long<'a>(&'a str);
+        impl fmt::Debug for Long<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        assert_eq!(type_from_debug(&Long(&long)).map(|t| t.len()), Some(128));
     }
 
     #[test]
