@@ -156,5 +156,9 @@ pub const WARNING_EVENT: &str = "serverless.warning";
 /// ```
 #[must_use]
 pub fn tag_key(tag: &str) -> String {
-    format!("{TAG_PREFIX}{tag}")
+    // Sized exactly: the key becomes an attribute key without being copied again.
+    let mut key = String::with_capacity(TAG_PREFIX.len() + tag.len());
+    key.push_str(TAG_PREFIX);
+    key.push_str(tag);
+    key
 }

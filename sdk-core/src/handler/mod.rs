@@ -468,16 +468,23 @@ where
     report::install_panic_hook();
     let root = Root::open_or_join(event.start(), meta);
     let inv = Arc::clone(&root.current.inv);
-    let called = current::scoped(Some(root.current.clone()), || {
+    // The root span is current while the body is called, and then on every poll of its
+    // future: the same reference moves in and out of the current-span slot.
+    let mut current = Some(root.current.clone());
+    let called = current::run_in(&mut current, || {
         catch_unwind(AssertUnwindSafe(|| body(event)))
     });
+    if !current
+        .as_ref()
+        .is_some_and(|c| c.span == 0 && Arc::ptr_eq(&c.inv, &inv))
+    {
+        // The body left another span current (a guard it forgot): its future still starts
+        // in the root span.
+        current = Some(root.current.clone());
+    }
     let state = match called {
         Ok(fut) => HandledState::Running {
-            fut: watchdog::Watched::new(
-                CatchUnwindIn::new(fut, Some(root.current.clone())),
-                inv,
-                root.owned,
-            ),
+            fut: watchdog::Watched::new(CatchUnwindIn::new(fut, current), inv, root.owned),
             classify: Some(classify),
         },
         Err(payload) => HandledState::Panicked {

@@ -15,6 +15,7 @@ use std::{
 };
 
 use opentelemetry::KeyValue;
+use tokio::runtime::Handle;
 
 use super::close::close_and_export;
 use crate::{
@@ -27,12 +28,21 @@ use crate::{
 
 static TIMERS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 
-/// A tokio timer, if this runtime has a time driver.
-fn timer(after: Duration) -> Option<tokio::time::Sleep> {
-    if TIMERS_UNAVAILABLE.load(Ordering::Relaxed) || tokio::runtime::Handle::try_current().is_err()
-    {
+/// The runtime to make a timer in: the current one, unless it was found to have no time
+/// driver.
+fn timer_runtime() -> Option<Handle> {
+    if TIMERS_UNAVAILABLE.load(Ordering::Relaxed) {
         return None;
     }
+    Handle::try_current().ok()
+}
+
+/// A timer of `runtime` firing `after` from now, if the runtime has a time driver.
+fn timer(after: Duration, runtime: &Handle) -> Option<tokio::time::Sleep> {
+    if TIMERS_UNAVAILABLE.load(Ordering::Relaxed) {
+        return None;
+    }
+    let _entered = runtime.enter();
     match catch_unwind(|| tokio::time::sleep(after)) {
         Ok(sleep) => Some(sleep),
         Err(_) => {
@@ -48,9 +58,17 @@ fn timer(after: Duration) -> Option<tokio::time::Sleep> {
 
 pin_project_lite::pin_project! {
     /// Runs a future of an invocation under its watchdog.
+    ///
+    /// The timer is made the first time the future is pending, not when the watch starts:
+    /// a handler that completes in its first poll never makes one. It fires at the same
+    /// moment either way, the invocation's deadline less the margin (at once if that has
+    /// passed), as long as the deadline was still ahead when the watch started.
     pub(crate) struct Watched<F> {
         #[pin]
         inner: F,
+        // The runtime to make the timer in, the one current when the watch started; `None`
+        // when there is no timer to make.
+        due: Option<Handle>,
         #[pin]
         sleep: Option<tokio::time::Sleep>,
         inv: Arc<Invocation>,
@@ -62,16 +80,15 @@ impl<F> Watched<F> {
     /// `inner`, watched until `inv`'s deadline less the configured margin when `armed`
     /// (the invocation's opener watches it; whoever joins it does not).
     pub(crate) fn new(inner: F, inv: Arc<Invocation>, armed: bool) -> Self {
-        let margin = inv.settings.timeout_margin;
-        let sleep = if armed {
-            inv.remaining()
-                .and_then(|left| timer(left.saturating_sub(margin)))
+        let due = if armed && inv.remaining().is_some() {
+            timer_runtime()
         } else {
             None
         };
         Self {
             inner,
-            sleep,
+            due,
+            sleep: None,
             inv,
             report: None,
         }
@@ -93,6 +110,15 @@ impl<F: Future> Future for Watched<F> {
         }
         if let Poll::Ready(out) = this.inner.poll(cx) {
             return Poll::Ready(out);
+        }
+        if let Some(runtime) = this.due.take() {
+            let left = this.inv.remaining().unwrap_or_default();
+            if let Some(sleep) = timer(
+                left.saturating_sub(this.inv.settings.timeout_margin),
+                &runtime,
+            ) {
+                this.sleep.set(Some(sleep));
+            }
         }
         let fired = this
             .sleep

@@ -10,10 +10,11 @@ use std::{
     future::Future,
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
-use super::Current;
+use super::{Current, Invocation};
 
 thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
@@ -27,6 +28,21 @@ pub(crate) fn replace(new: Option<Current>) -> Option<Current> {
             Err(_) => None,
         })
         .unwrap_or(None)
+}
+
+/// Makes span `span` of `inv` the current one in place when the slot already holds a span
+/// of that same invocation, and returns the span it held; `None` (and nothing changed)
+/// otherwise. Entering or leaving a span of the invocation that is already current this
+/// way moves no reference count: the slot's reference is the span's.
+pub(crate) fn swap_span(inv: &Arc<Invocation>, span: u32) -> Option<u32> {
+    CURRENT
+        .try_with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            let cur = slot.as_mut().filter(|c| Arc::ptr_eq(&c.inv, inv))?;
+            Some(std::mem::replace(&mut cur.span, span))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` with this thread's current span, or `None` outside any invocation.
@@ -80,18 +96,25 @@ impl Drop for Restore<'_> {
     }
 }
 
+/// Runs `f` with `slot` moved in as the current span, then moves what is current back into
+/// `slot` and puts back what was there before, also when `f` unwinds. Unlike [`scoped`],
+/// no reference is cloned or dropped.
+pub(crate) fn run_in<R>(slot: &mut Option<Current>, f: impl FnOnce() -> R) -> R {
+    let prev = replace(slot.take());
+    let _restore = Restore {
+        slot,
+        prev: Some(prev),
+    };
+    f()
+}
+
 /// Polls `fut` with `slot` installed as the current span, then takes it back.
 pub(crate) fn poll_in<F: Future>(
     slot: &mut Option<Current>,
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Poll<F::Output> {
-    let prev = replace(slot.take());
-    let _restore = Restore {
-        slot,
-        prev: Some(prev),
-    };
-    fut.poll(cx)
+    run_in(slot, || fut.poll(cx))
 }
 
 pin_project_lite::pin_project! {

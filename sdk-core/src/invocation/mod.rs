@@ -185,7 +185,8 @@ fn new_trace_id() -> TraceId {
 /// A tag set with `tag_event`.
 #[derive(Clone, Debug)]
 pub(crate) struct Tag {
-    pub(crate) name: String,
+    /// The root-span attribute it becomes: `serverless.tag.<name>`.
+    pub(crate) key: String,
     pub(crate) value: String,
     pub(crate) custom: Option<String>,
 }
@@ -316,7 +317,7 @@ impl<'a> Opening<'a> {
 
 /// Everything known about one running invocation.
 pub(crate) struct Invocation {
-    pub(crate) request_id: Box<str>,
+    pub(crate) request_id: Arc<str>,
     pub(crate) trace_id: TraceId,
     pub(crate) remote_parent: Option<SpanId>,
     pub(crate) sampled: bool,
@@ -330,7 +331,8 @@ static COLD_START: AtomicBool = AtomicBool::new(true);
 
 /// Whether the next invocation is the first of this process.
 fn take_cold_start() -> bool {
-    COLD_START.swap(false, Ordering::Relaxed)
+    // A load first: after the first invocation this is a plain read, not a locked write.
+    COLD_START.load(Ordering::Relaxed) && COLD_START.swap(false, Ordering::Relaxed)
 }
 
 impl Invocation {
@@ -366,10 +368,12 @@ impl Invocation {
             (None, None, f) if !f.is_empty() => Cow::Owned(f.to_owned()),
             (None, None, _) => Cow::Borrowed(code.map_or("invocation", |(f, _)| f)),
         };
+        // One copy of the request id, shared by the invocation and its root attribute.
+        let request_id: Arc<str> = Arc::from(request_id);
         let mut root = SpanRecord::new(None, name, source.kind, code);
         root.attributes.reserve(4 + source.attributes.len());
         root.attributes.extend([
-            KeyValue::new(attr::FAAS_INVOCATION_ID, request_id.to_owned()),
+            KeyValue::new(attr::FAAS_INVOCATION_ID, Arc::clone(&request_id)),
             KeyValue::new(attr::FAAS_COLDSTART, take_cold_start()),
             KeyValue::new(attr::FAAS_TRIGGER, source.trigger.as_str()),
             KeyValue::new(attr::CLOUD_RESOURCE_ID, invoked_arn.to_owned()),
@@ -388,7 +392,7 @@ impl Invocation {
             state.apply_http(http);
         }
         let inv = Arc::new(Self {
-            request_id: request_id.into(),
+            request_id,
             trace_id,
             remote_parent,
             sampled,
@@ -489,7 +493,7 @@ impl Invocation {
             return None;
         }
         state.closed = true;
-        registry::remove(&self.request_id);
+        registry::remove(self);
         let state = &mut *state;
         let now = SystemTime::now();
         let outcome = state.outcome.unwrap_or(if state.errors > 0 {
@@ -541,14 +545,14 @@ impl Invocation {
             ));
         }
         for tag in state.tags.drain(..) {
-            root.attributes
-                .push(KeyValue::new(attr::tag_key(&tag.name), tag.value));
-            if let Some(custom) = tag.custom {
-                root.attributes.push(KeyValue::new(
-                    format!("{}{}.custom", attr::TAG_PREFIX, tag.name),
-                    custom,
-                ));
-            }
+            let custom = tag.custom.map(|custom| {
+                let mut key = String::with_capacity(tag.key.len() + ".custom".len());
+                key.push_str(&tag.key);
+                key.push_str(".custom");
+                KeyValue::new(key, custom)
+            });
+            root.attributes.push(KeyValue::new(tag.key, tag.value));
+            root.attributes.extend(custom);
         }
         root.attributes
             .push(KeyValue::new(attr::OUTCOME, outcome.as_str()));
@@ -641,11 +645,15 @@ pub(crate) mod registry {
         running.push(Arc::downgrade(inv));
     }
 
-    pub(crate) fn remove(request_id: &str) {
+    /// Removes `closed`, and every other entry of its request id or no longer running.
+    pub(crate) fn remove(closed: &Invocation) {
         let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
         running.retain(|w| {
-            w.upgrade()
-                .is_some_and(|inv| &*inv.request_id != request_id)
+            // `closed` itself is known without upgrading its entry (an atomic
+            // read-modify-write and its undoing).
+            !std::ptr::eq(w.as_ptr(), closed)
+                && w.upgrade()
+                    .is_some_and(|inv| inv.request_id != closed.request_id)
         });
     }
 

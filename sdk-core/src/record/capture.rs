@@ -1,7 +1,10 @@
 //! Captured errors and messages: `capture_exception`, `capture_message`, and the one
 //! function every failure goes through on its way onto a span.
 
-use std::{any::type_name, error::Error, panic::Location, time::SystemTime};
+use std::{
+    any::type_name, backtrace::Backtrace, error::Error, panic::Location, sync::Arc,
+    time::SystemTime,
+};
 
 use opentelemetry::{KeyValue, trace::Event, trace::Status};
 
@@ -105,9 +108,9 @@ pub fn capture_exception<E: Capture + ?Sized>(error: &E) {
     let site = Location::caller();
     current::with(|c| {
         if let Some(c) = c {
-            record_exception(
+            record_owned_exception(
                 c,
-                &error.report(Some(Site::from(site))),
+                error.report(Some(Site::caller(site))),
                 true,
                 Outcome::ErrorHandled,
             );
@@ -132,9 +135,9 @@ pub fn capture_exception_with_fingerprint<E: Capture + ?Sized>(
     let site = Location::caller();
     current::with(|c| {
         if let Some(c) = c {
-            let mut report = error.report(Some(Site::from(site)));
+            let mut report = error.report(Some(Site::caller(site)));
             report.fingerprint = Some(fingerprint.into());
-            record_exception(c, &report, true, Outcome::ErrorHandled);
+            record_owned_exception(c, report, true, Outcome::ErrorHandled);
         }
     });
 }
@@ -190,8 +193,39 @@ pub(crate) fn push_event(c: &Current, event: Event) {
 /// `handled` says whether the user's code handled the error (`capture_exception`) or it
 /// escaped (an `Err`, a panic, a timeout).
 pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool, outcome: Outcome) {
+    let event = report.to_event(handled, c.inv.settings);
+    record_event(
+        c,
+        event,
+        report.type_name.clone(),
+        report.captured_backtrace(),
+        outcome,
+    );
+}
+
+/// [`record_exception`] of a report made for it: its texts move into the event.
+pub(crate) fn record_owned_exception(
+    c: &Current,
+    report: ErrorReport,
+    handled: bool,
+    outcome: Outcome,
+) {
+    let type_name = report.type_name.clone();
+    let backtrace = report.captured_backtrace();
+    let event = report.into_event(handled, c.inv.settings);
+    record_event(c, event, type_name, backtrace, outcome);
+}
+
+/// Puts an `exception` event on the span `c`, with the status `type_name` there and on the
+/// root span.
+fn record_event(
+    c: &Current,
+    mut event: Event,
+    type_name: String,
+    backtrace: Option<Arc<Backtrace>>,
+    outcome: Outcome,
+) {
     let settings = c.inv.settings;
-    let mut event = report.to_event(handled, settings);
     let mut state = c.inv.state();
     if state.closed {
         return;
@@ -206,14 +240,14 @@ pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool,
     }
     state.errors += 1;
     state.raise_outcome(outcome);
-    let status = Status::error(report.type_name.clone());
+    let status = Status::error(type_name);
+    // The root span is given the status last; a copy is only needed for another span.
+    let on_span = (c.span != 0).then(|| status.clone());
     if let Some(span) = state.spans.get_mut(c.span as usize) {
-        span.push_exception(
-            event,
-            report.captured_backtrace(),
-            settings.limits.max_events_per_span,
-        );
-        span.status = status.clone();
+        span.push_exception(event, backtrace, settings.limits.max_events_per_span);
+        if let Some(status) = on_span {
+            span.status = status;
+        }
     }
     if let Some(root) = state.root() {
         root.status = status;

@@ -3,7 +3,7 @@
 use std::{borrow::Cow, fmt, sync::Arc};
 
 use super::{
-    capture::{Capture, capture_message, record_exception},
+    capture::{Capture, capture_message, record_owned_exception},
     endpoint::set_endpoint_in,
     report::Site,
     span::{SpanGuard, SpanHandle, span},
@@ -55,9 +55,9 @@ impl Sdk {
     pub fn capture_exception<E: Capture + ?Sized>(&self, error: &E) {
         let site = Location::caller();
         if let Some(c) = self.target() {
-            record_exception(
+            record_owned_exception(
                 &c,
-                &error.report(Some(Site::from(site))),
+                error.report(Some(Site::caller(site))),
                 true,
                 Outcome::ErrorHandled,
             );

@@ -89,6 +89,17 @@ pub(crate) fn clean_text(text: &str, settings: &Settings) -> String {
     .0
 }
 
+/// [`clean_text`] of a text no longer needed: it is kept (trimmed and cut in place) when
+/// nothing in it is masked, rather than copied.
+pub(crate) fn clean_owned_text(mut text: String, settings: &Settings) -> String {
+    text.truncate(text.trim_end().len());
+    let text = match redact_text(&text, settings) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(masked) => masked,
+    };
+    truncate(text, settings.limits.max_value_bytes).0
+}
+
 /// Cuts a string to at most `max` bytes on a char boundary, marking the cut. Returns
 /// whether it was cut.
 pub(crate) fn truncate(mut s: String, max: usize) -> (String, bool) {

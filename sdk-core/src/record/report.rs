@@ -5,6 +5,7 @@
 use std::{
     any::Any,
     backtrace::{Backtrace, BacktraceStatus},
+    borrow::Cow,
     cell::RefCell,
     error::Error,
     fmt::{self, Write as _},
@@ -45,14 +46,24 @@ pub struct ErrorReport {
 #[doc(hidden)]
 #[derive(Clone, Debug)]
 pub struct Site {
-    pub(crate) file: String,
+    pub(crate) file: Cow<'static, str>,
     pub(crate) line: u32,
+}
+
+impl Site {
+    /// The site of a `#[track_caller]` function's caller, its file name borrowed.
+    pub(crate) fn caller(loc: &'static Location<'static>) -> Self {
+        Self {
+            file: Cow::Borrowed(loc.file()),
+            line: loc.line(),
+        }
+    }
 }
 
 impl From<&Location<'_>> for Site {
     fn from(loc: &Location<'_>) -> Self {
         Self {
-            file: loc.file().to_owned(),
+            file: Cow::Owned(loc.file().to_owned()),
             line: loc.line(),
         }
     }
@@ -104,46 +115,53 @@ pub fn short_type_name(full: &str) -> String {
 /// The type name a `Debug` output starts with (`Foo { .. }`, `Foo(..)`), which is all a
 /// `dyn Error` tells about its concrete type.
 pub(crate) fn type_from_debug(error: &dyn fmt::Debug) -> Option<String> {
-    let mut buf = LimitedString::new(128);
-    let _ = write!(buf, "{error:?}");
-    let ident: String = buf
-        .0
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    ident
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_uppercase())
-        .then_some(ident)
+    DebugIdent::of(error).type_name().map(str::to_owned)
 }
 
-/// A writer that stops after a few bytes: enough to read a type name off a `Debug` output
-/// without formatting a whole large error.
-struct LimitedString(String, usize);
+/// The identifier a `Debug` output starts with, at most 128 bytes of it, read into a
+/// buffer on the stack: formatting stops at the first other character, so a large error is
+/// never formatted whole and nothing is allocated.
+struct DebugIdent {
+    buf: [u8; 128],
+    len: usize,
+    /// Set at the identifier's end: a `Debug` impl that writes on after an error adds
+    /// nothing.
+    ended: bool,
+}
 
-impl LimitedString {
-    fn new(limit: usize) -> Self {
-        Self(String::with_capacity(limit), limit)
+impl DebugIdent {
+    fn of(value: &dyn fmt::Debug) -> Self {
+        let mut ident = Self {
+            buf: [0; 128],
+            len: 0,
+            ended: false,
+        };
+        // Stopping early is an error to the formatter, and expected.
+        let _ = write!(ident, "{value:?}");
+        ident
+    }
+
+    /// The identifier, if it looks like a type's name (it starts with a capital letter).
+    fn type_name(&self) -> Option<&str> {
+        let ident = std::str::from_utf8(&self.buf[..self.len]).ok()?;
+        ident
+            .starts_with(|c: char| c.is_ascii_uppercase())
+            .then_some(ident)
     }
 }
 
-impl fmt::Write for LimitedString {
+impl fmt::Write for DebugIdent {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.1.saturating_sub(self.0.len());
-        if room == 0 {
-            return Err(fmt::Error);
+        for b in s.bytes() {
+            if self.ended || self.len == self.buf.len() || !(b.is_ascii_alphanumeric() || b == b'_')
+            {
+                self.ended = true;
+                return Err(fmt::Error);
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
         }
-        let mut end = s.len().min(room);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.0.push_str(&s[..end]);
-        if end < s.len() {
-            Err(fmt::Error)
-        } else {
-            Ok(())
-        }
+        Ok(())
     }
 }
 
@@ -211,8 +229,10 @@ impl ErrorReport {
             if chain.len() >= 16 {
                 break;
             }
-            let cause_type = type_from_debug(&cause).unwrap_or_else(|| "Error".to_owned());
-            chain.push(format!("{cause_type}: {cause}"));
+            let ident = DebugIdent::of(&cause);
+            let mut entry = String::new();
+            let _ = write!(entry, "{}: {cause}", ident.type_name().unwrap_or("Error"));
+            chain.push(entry);
             source = cause.source();
         }
         let stacktrace = Stacktrace::capture();
@@ -274,7 +294,10 @@ impl ErrorReport {
             site.file.hash(&mut h);
             site.line.hash(&mut h);
         }
-        format!("{:016x}", h.finish())
+        // Sized exactly: the text becomes an attribute value without being copied again.
+        let mut fingerprint = String::with_capacity(16);
+        let _ = write!(fingerprint, "{:016x}", h.finish());
+        fingerprint
     }
 
     /// The `exception` event for this report, its texts masked and cut. A captured
@@ -306,6 +329,37 @@ impl ErrorReport {
         }
         if let Some(fp) = &self.fingerprint {
             attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp.clone()));
+        }
+        Event::new(attr::EXCEPTION_EVENT, SystemTime::now(), attributes, 0)
+    }
+
+    /// [`ErrorReport::to_event`] of a report no longer needed: its texts move into the
+    /// event instead of being copied (masked and cut as they move).
+    pub(crate) fn into_event(self, handled: bool, settings: &Settings) -> Event {
+        let mut attributes = Vec::with_capacity(8);
+        attributes.push(KeyValue::new(attr::EXCEPTION_TYPE, self.type_name));
+        attributes.push(KeyValue::new(
+            attr::EXCEPTION_MESSAGE,
+            redact::clean_owned_text(self.message, settings),
+        ));
+        attributes.push(KeyValue::new(attr::EXCEPTION_HANDLED, handled));
+        if !self.chain.is_empty() {
+            let chain: Vec<StringValue> = self
+                .chain
+                .into_iter()
+                .map(|cause| StringValue::from(redact::clean_owned_text(cause, settings)))
+                .collect();
+            attributes.push(KeyValue::new(
+                attr::EXCEPTION_CHAIN,
+                Value::Array(chain.into()),
+            ));
+        }
+        if let Some(site) = self.site {
+            attributes.push(KeyValue::new(attr::CODE_FILE_PATH, site.file));
+            attributes.push(KeyValue::new(attr::CODE_LINE_NUMBER, i64::from(site.line)));
+        }
+        if let Some(fp) = self.fingerprint {
+            attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp));
         }
         Event::new(attr::EXCEPTION_EVENT, SystemTime::now(), attributes, 0)
     }
@@ -427,6 +481,37 @@ mod tests {
             ErrorReport::from_error(&*string_error, None, None).type_name,
             "Error"
         );
+    }
+
+    #[test]
+    fn type_names_are_read_off_debug_up_to_the_identifier_end() {
+        /// Writes on after the formatter reported an error.
+        struct Stubborn;
+        impl fmt::Debug for Stubborn {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let _ = f.write_str("Stub");
+                let _ = f.write_str("born { inner: ");
+                f.write_str("Other }")
+            }
+        }
+        assert_eq!(type_from_debug(&Stubborn).as_deref(), Some("Stubborn"));
+        assert_eq!(
+            type_from_debug(&Wrapper {
+                inner: AccountAlreadyExistsException("bob".into())
+            })
+            .as_deref(),
+            Some("Wrapper")
+        );
+        assert_eq!(type_from_debug(&"a string"), None);
+        assert_eq!(type_from_debug(&42), None);
+        let long = "A".repeat(200);
+        struct Long<'a>(&'a str);
+        impl fmt::Debug for Long<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        assert_eq!(type_from_debug(&Long(&long)).map(|t| t.len()), Some(128));
     }
 
     #[test]

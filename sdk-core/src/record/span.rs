@@ -171,8 +171,18 @@ pub fn span(label: impl Into<Cow<'static, str>>) -> SpanGuard {
 pub struct SpanGuard {
     handle: SpanHandle,
     /// The span that was current before, restored on drop; `None` if nothing was entered.
-    prev: Option<Option<Current>>,
+    prev: Option<Prev>,
     _not_send: PhantomData<*const ()>,
+}
+
+/// What a [`SpanGuard`] makes current again when it is dropped.
+enum Prev {
+    /// Another span of the guard's own invocation, by index. The guard entered its span by
+    /// changing the index in the current-span slot, which keeps its reference to the
+    /// invocation: entering and leaving the span clone and drop no `Arc`.
+    Span(u32),
+    /// Anything else: another invocation's span, or none.
+    Other(Option<Current>),
 }
 
 impl SpanGuard {
@@ -180,11 +190,34 @@ impl SpanGuard {
         let prev = handle
             .cur
             .as_ref()
-            .map(|c| current::replace(Some(c.clone())));
+            .map(|c| match current::swap_span(&c.inv, c.span) {
+                Some(parent) => Prev::Span(parent),
+                None => Prev::Other(current::replace(Some(c.clone()))),
+            });
         Self {
             handle,
             prev,
             _not_send: PhantomData,
+        }
+    }
+
+    /// Makes the span that was current before this guard entered current again.
+    fn leave(&mut self) {
+        match self.prev.take() {
+            Some(Prev::Span(parent)) => {
+                if let Some(c) = &self.handle.cur {
+                    if current::swap_span(&c.inv, parent).is_none() {
+                        // The slot was changed under the guard and holds another
+                        // invocation's span, or none: put the span back whole.
+                        drop(current::replace(Some(Current {
+                            inv: c.inv.clone(),
+                            span: parent,
+                        })));
+                    }
+                }
+            }
+            Some(Prev::Other(prev)) => drop(current::replace(prev)),
+            None => {}
         }
     }
 
@@ -199,9 +232,7 @@ impl SpanGuard {
     /// }
     /// ```
     pub fn instrument<F: IntoFuture>(mut self, fut: F) -> InSpan<F::IntoFuture> {
-        if let Some(prev) = self.prev.take() {
-            drop(current::replace(prev));
-        }
+        self.leave();
         let mut handle = std::mem::replace(&mut self.handle, SpanHandle::NONE);
         handle.cancel_on_drop = true;
         InSpan {
@@ -254,7 +285,7 @@ impl SpanGuard {
     /// Makes the guard restore `prev` instead of the span that was current when it entered.
     pub(crate) fn restoring(mut self, prev: Option<Current>) -> Self {
         if self.prev.is_some() {
-            self.prev = Some(prev);
+            self.prev = Some(Prev::Other(prev));
         }
         self
     }
@@ -267,9 +298,7 @@ impl SpanGuard {
 
 impl Drop for SpanGuard {
     fn drop(&mut self) {
-        if let Some(prev) = self.prev.take() {
-            drop(current::replace(prev));
-        }
+        self.leave();
     }
 }
 
@@ -466,5 +495,91 @@ pub(crate) mod support {
         fut: F,
     ) -> core::pin::Pin<Box<InSpan<F>>> {
         Box::pin(InSpan::new(fut, handle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use super::span;
+    use crate::{
+        config::Settings,
+        invocation::{Current, Invocation, Opening, current},
+    };
+
+    fn settings() -> &'static Settings {
+        static SETTINGS: OnceLock<Settings> = OnceLock::new();
+        SETTINGS.get_or_init(Settings::default)
+    }
+
+    /// The current span: its invocation and index.
+    fn now() -> Option<(*const Invocation, u32)> {
+        current::with(|c| c.map(|c| (Arc::as_ptr(&c.inv), c.span)))
+    }
+
+    /// The parent index of each span of `inv`, by name.
+    fn parents(inv: &Invocation) -> Vec<(String, Option<u32>)> {
+        inv.state()
+            .spans
+            .iter()
+            .map(|s| (s.name.to_string(), s.parent))
+            .collect()
+    }
+
+    #[test]
+    fn guards_restore_what_was_current_in_and_out_of_order() {
+        let inv = Invocation::open(Opening::detached(), settings());
+        let root = Some((Arc::as_ptr(&inv), 0));
+        let before = current::replace(Some(inv.root()));
+        {
+            let a = span("a");
+            assert_eq!(now(), Some((Arc::as_ptr(&inv), 1)));
+            let b = span("b");
+            assert_eq!(now(), Some((Arc::as_ptr(&inv), 2)));
+            // Out of order: `a` puts back what was current before it.
+            drop(a);
+            assert_eq!(now(), root);
+            let c = span("c");
+            // And `b` what was current before it: `a`.
+            drop(b);
+            assert_eq!(now(), Some((Arc::as_ptr(&inv), 1)));
+            let d = span("d");
+            assert_eq!(now(), Some((Arc::as_ptr(&inv), 4)));
+            drop(d);
+            assert_eq!(now(), Some((Arc::as_ptr(&inv), 1)));
+            drop(c);
+            assert_eq!(now(), root);
+        }
+        assert_eq!(now(), root);
+        assert_eq!(
+            parents(&inv),
+            [
+                ("invocation".to_owned(), None),
+                ("a".to_owned(), Some(0)),
+                ("b".to_owned(), Some(1)),
+                ("c".to_owned(), Some(0)),
+                ("d".to_owned(), Some(1)),
+            ]
+        );
+        assert!(inv.state().spans.iter().skip(1).all(|s| s.end.is_some()));
+
+        // Guards of two invocations, the slot changed under them: each puts back what was
+        // current when it entered, whole.
+        let other = Invocation::open(Opening::detached(), settings());
+        let outer = span("outer");
+        let previous = current::replace(Some(Current {
+            inv: Arc::clone(&other),
+            span: 0,
+        }));
+        let inner = span("inner");
+        assert_eq!(now(), Some((Arc::as_ptr(&other), 1)));
+        drop(current::replace(previous));
+        drop(inner);
+        assert_eq!(now(), Some((Arc::as_ptr(&other), 0)));
+        drop(outer);
+        assert_eq!(now(), root);
+        drop(current::replace(before));
+        let _ = (inv.close(), other.close());
     }
 }

@@ -1,9 +1,12 @@
 //! Tags: `tag_event`, which makes one invocation findable among millions.
 
-use std::{error::Error, fmt};
+use std::{borrow::Cow, error::Error, fmt};
 
 use super::{capture::warn, redact};
-use crate::invocation::{Current, Tag, current};
+use crate::{
+    attributes as attr,
+    invocation::{Current, Tag, current},
+};
 
 /// Why a tag was changed or refused; returned by [`try_tag_event`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,16 +119,17 @@ pub(crate) fn add_tag(
     let mut problem = None;
     let valid = !name.is_empty() && name.len() <= 256 && name.chars().all(is_valid_tag_char);
     let name = if valid {
-        name.to_owned()
+        Cow::Borrowed(name)
     } else {
         let recorded = sanitize_tag_name(name);
         problem = Some(TagError::InvalidName {
             given: redact::truncate(name.to_owned(), 300).0,
             recorded: recorded.clone(),
         });
-        recorded
+        Cow::Owned(recorded)
     };
     let (value, value_cut) = redact::clean_named_value(&name, value, settings);
+    let key = attr::tag_key(&name);
     let mut custom_cut = false;
     let custom = custom.map(|mut json| {
         redact::redact_json(&mut json, settings);
@@ -142,7 +146,7 @@ pub(crate) fn add_tag(
         if state.closed {
             return Err(TagError::OutsideInvocation);
         }
-        if let Some(existing) = state.tags.iter_mut().find(|t| t.name == name) {
+        if let Some(existing) = state.tags.iter_mut().find(|t| t.key == key) {
             existing.value = value;
             existing.custom = custom;
         } else if state.tags.len() >= limits.max_tags {
@@ -151,11 +155,7 @@ pub(crate) fn add_tag(
                 max: limits.max_tags,
             });
         } else {
-            state.tags.push(Tag {
-                name,
-                value,
-                custom,
-            });
+            state.tags.push(Tag { key, value, custom });
         }
     }
     match problem {
