@@ -7,6 +7,9 @@
 //! `…_ENDPOINT` + `/v1/traces`, else `http://localhost:4318/v1/traces`; headers from
 //! `…_HEADERS` and `…_TRACES_HEADERS` (`key=value,…`, values URL-decoded); the request
 //! timeout from `…_TRACES_TIMEOUT` or `…_TIMEOUT` (milliseconds, default 10 s).
+//!
+//! Requests to AWS X-Ray's OTLP endpoint are signed with SigV4 (`sigv4.rs`, the `xray`
+//! feature), as the last step before they are sent.
 
 use std::{env, time::Duration};
 
@@ -15,7 +18,7 @@ use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 
-use crate::internal_error;
+use crate::{config::OtlpSigning, internal_error};
 
 /// The default collector endpoint of OTLP/HTTP.
 const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -29,6 +32,9 @@ pub(crate) struct OtlpHttp {
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
+    /// Signs each request for AWS X-Ray, when the endpoint or the configuration asks for it.
+    #[cfg(feature = "xray")]
+    signer: Option<super::sigv4::Signer>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -88,7 +94,7 @@ fn parse_headers(value: &str, out: &mut Vec<(HeaderName, HeaderValue)>) {
 impl OtlpHttp {
     /// The exporter for `endpoint` (a collector's base URL), or for the
     /// `OTEL_EXPORTER_OTLP_*` variables. Makes no network call.
-    pub(crate) fn build(endpoint: Option<&str>) -> Result<Self, String> {
+    pub(crate) fn build(endpoint: Option<&str>, signing: OtlpSigning) -> Result<Self, String> {
         let protocol = var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
             .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
             .unwrap_or_default();
@@ -132,6 +138,20 @@ impl OtlpHttp {
                  use a collector or extension on localhost)"
             ));
         }
+        #[cfg(feature = "xray")]
+        let signer = super::sigv4::Signer::for_endpoint(signing, uri.host().unwrap_or_default())?;
+        #[cfg(not(feature = "xray"))]
+        if signing == OtlpSigning::XRay
+            || (signing == OtlpSigning::Auto
+                && uri
+                    .host()
+                    .is_some_and(|h| h.starts_with("xray.") && h.contains(".amazonaws.com")))
+        {
+            internal_error::report(
+                "config",
+                "SigV4 signing for AWS X-Ray needs the `xray` feature of serverless_sdk; sending unsigned",
+            );
+        }
         let mut headers = Vec::new();
         for name in [
             "OTEL_EXPORTER_OTLP_HEADERS",
@@ -150,17 +170,27 @@ impl OtlpHttp {
             uri,
             headers,
             timeout,
+            #[cfg(feature = "xray")]
+            signer,
         })
     }
 
     /// Sends one encoded `ExportTraceServiceRequest`; an answer other than 2xx is an error.
     pub(crate) async fn send(&self, body: Bytes) -> Result<(), String> {
+        #[cfg(feature = "xray")]
+        let signed_body = body.clone();
         let mut request = http::Request::post(self.uri.clone())
             .header(http::header::CONTENT_TYPE, "application/x-protobuf")
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
         for (name, value) in &self.headers {
             request.headers_mut().insert(name.clone(), value.clone());
+        }
+        // Last, over the final headers and the exact body bytes: the signature covers what
+        // is sent.
+        #[cfg(feature = "xray")]
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request, &signed_body)?;
         }
         let response = tokio::time::timeout(self.timeout, self.client.request(request))
             .await
