@@ -1,0 +1,80 @@
+//! The one-line envelope of `otlp-stdout-span-exporter` (and of the SDK's
+//! `Exporter::OtlpStdout`), read as serverless-otlp-forwarder reads it from CloudWatch Logs:
+//! a JSON object whose `payload` is a base64-encoded, gzipped OTLP protobuf
+//! `ExportTraceServiceRequest`.
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use flate2::read::GzDecoder;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde_json::Value;
+use std::io::Read;
+
+/// The key that marks a line as an envelope; its value is the format's version.
+pub const ENVELOPE_KEY: &str = "__otel_otlp_stdout";
+
+/// One envelope line, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The JSON object, `payload` included.
+    pub json: Value,
+    /// The gzip stream the payload held (base64-decoded), as written.
+    pub gzip: Vec<u8>,
+    /// The protobuf request it held (gunzipped).
+    pub protobuf: Vec<u8>,
+    /// That request, decoded with the official protobuf types.
+    pub request: ExportTraceServiceRequest,
+}
+
+/// Decodes `line` if it is an envelope: `None` for any other line.
+///
+/// # Errors
+///
+/// For an envelope whose payload is not base64 of gzip of an `ExportTraceServiceRequest`,
+/// or that does not say so (`base64: true`, `content-encoding: gzip`,
+/// `content-type: application/x-protobuf`).
+pub fn parse_envelope_line(line: &str) -> Option<Result<Envelope, String>> {
+    let json: Value = serde_json::from_str(line.trim()).ok()?;
+    json.get(ENVELOPE_KEY)?;
+    Some(decode(json))
+}
+
+fn decode(json: Value) -> Result<Envelope, String> {
+    for (key, expected) in [
+        ("content-type", Value::from("application/x-protobuf")),
+        ("content-encoding", Value::from("gzip")),
+        ("base64", Value::from(true)),
+    ] {
+        if json.get(key) != Some(&expected) {
+            return Err(format!("{key} is {:?}, expected {expected}", json.get(key)));
+        }
+    }
+    let payload = json["payload"].as_str().ok_or("no payload")?;
+    let gzip = STANDARD
+        .decode(payload)
+        .map_err(|e| format!("payload is not base64: {e}"))?;
+    let mut protobuf = Vec::new();
+    GzDecoder::new(&gzip[..])
+        .read_to_end(&mut protobuf)
+        .map_err(|e| format!("payload is not gzip: {e}"))?;
+    let request = ExportTraceServiceRequest::decode(&protobuf[..])
+        .map_err(|e| format!("payload is not an ExportTraceServiceRequest: {e}"))?;
+    Ok(Envelope {
+        json,
+        gzip,
+        protobuf,
+        request,
+    })
+}
+
+/// Every envelope among `text`'s lines, decoded; panics on an envelope that does not decode.
+///
+/// # Panics
+///
+/// If an envelope line does not decode.
+pub fn parse_envelope_lines(text: &str) -> Vec<Envelope> {
+    text.lines()
+        .filter_map(parse_envelope_line)
+        .map(|decoded| decoded.unwrap_or_else(|e| panic!("an envelope line does not decode: {e}")))
+        .collect()
+}
