@@ -18,6 +18,8 @@ pub const ENVELOPE_KEY: &str = "__otel_otlp_stdout";
 pub struct Envelope {
     /// The JSON object, `payload` included.
     pub json: Value,
+    /// Its keys in the order the line has them.
+    pub keys: Vec<String>,
     /// The gzip stream the payload held (base64-decoded), as written.
     pub gzip: Vec<u8>,
     /// The protobuf request it held (gunzipped).
@@ -36,10 +38,25 @@ pub struct Envelope {
 pub fn parse_envelope_line(line: &str) -> Option<Result<Envelope, String>> {
     let json: Value = serde_json::from_str(line.trim()).ok()?;
     json.get(ENVELOPE_KEY)?;
-    Some(decode(json))
+    Some(decode(line, json))
 }
 
-fn decode(json: Value) -> Result<Envelope, String> {
+/// The keys of the top-level object `line` in their order in the text.
+fn keys_in_order(line: &str, json: &Value) -> Vec<String> {
+    let mut keys: Vec<(usize, String)> = json
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .map(|key| {
+            let quoted = format!("{}:", Value::from(key.as_str()));
+            (line.find(&quoted).unwrap_or(usize::MAX), key.clone())
+        })
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, key)| key).collect()
+}
+
+fn decode(line: &str, json: Value) -> Result<Envelope, String> {
     for (key, expected) in [
         ("content-type", Value::from("application/x-protobuf")),
         ("content-encoding", Value::from("gzip")),
@@ -60,6 +77,7 @@ fn decode(json: Value) -> Result<Envelope, String> {
     let request = ExportTraceServiceRequest::decode(&protobuf[..])
         .map_err(|e| format!("payload is not an ExportTraceServiceRequest: {e}"))?;
     Ok(Envelope {
+        keys: keys_in_order(line, &json),
         json,
         gzip,
         protobuf,
