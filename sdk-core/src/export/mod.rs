@@ -23,6 +23,8 @@ pub(crate) mod records;
 pub(crate) mod resource;
 #[cfg(feature = "xray")]
 pub(crate) mod sigv4;
+#[cfg(feature = "otlp")]
+pub(crate) mod transport;
 
 use std::{
     borrow::Cow,

@@ -16,7 +16,8 @@ use std::{env, time::Duration};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
+
+use super::transport::Transport;
 
 use crate::{config::OtlpSigning, internal_error};
 
@@ -28,7 +29,7 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Sends OTLP/HTTP protobuf requests to one collector.
 pub(crate) struct OtlpHttp {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Transport,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
@@ -132,12 +133,7 @@ impl OtlpHttp {
             .trim()
             .parse()
             .map_err(|e| format!("invalid OTLP endpoint {uri:?}: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!(
-                "OTLP endpoint {uri} is not http:// (the built-in client speaks plain HTTP/1.1; \
-                 use a collector or extension on localhost)"
-            ));
-        }
+        let client = Transport::for_uri(&uri)?;
         #[cfg(feature = "xray")]
         let signer = super::sigv4::Signer::for_endpoint(signing, uri.host().unwrap_or_default())?;
         #[cfg(not(feature = "xray"))]
@@ -166,7 +162,7 @@ impl OtlpHttp {
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map_or(Duration::from_secs(10), Duration::from_millis);
         Ok(Self {
-            client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+            client,
             uri,
             headers,
             timeout,
@@ -192,7 +188,7 @@ impl OtlpHttp {
         if let Some(signer) = &self.signer {
             signer.sign(&mut request, &signed_body)?;
         }
-        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+        let response = tokio::time::timeout(self.timeout, self.client.request(request)?)
             .await
             .map_err(|_| format!("the collector did not answer within {:?}", self.timeout))?
             .map_err(|e| e.to_string())?;
