@@ -407,7 +407,11 @@ fn envelope_child(c: &mut Criterion) {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
             .unwrap_or_else(|| panic!("sdk_envelope/{name}: nothing written"));
-        assert_eq!(peer_spans(&line), spans, "sdk_envelope/{name}: spans exported");
+        assert_eq!(
+            peer_spans(&line),
+            spans,
+            "sdk_envelope/{name}: spans exported"
+        );
         eprintln!(
             "peer/{name}: bytes per invocation: sdk (otlp-stdout envelope) {}",
             output.bytes.load(Ordering::Relaxed) - bytes_before

@@ -32,9 +32,11 @@ use opentelemetry_proto::tonic::{
     trace::v1::{Span, Status as ProtoStatus, status::StatusCode},
 };
 use opentelemetry_sdk_032::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
-use otlp_stdout_span_exporter::{BufferOutput, Output, OtlpStdoutSpanExporter};
+use otlp_stdout_span_exporter::{BufferOutput, OtlpStdoutSpanExporter, Output};
 use serde_json::{Value, json};
-use serverless_sdk::{Config, capture_exception, export::Exporter, serverless_handler, span, tag_event};
+use serverless_sdk::{
+    Config, capture_exception, export::Exporter, serverless_handler, span, tag_event,
+};
 use serverless_sdk_benches::event;
 use serverless_sdk_tests::otlp::{Envelope, FlatSpan, parse_envelope_line};
 
@@ -60,7 +62,11 @@ fn price(i: u64) -> u64 {
 
 #[serverless_handler]
 async fn checkout(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
-    tag_event("customer-id", "42", json!({ "plan": event.payload["plan"] }));
+    tag_event(
+        "customer-id",
+        "42",
+        json!({ "plan": event.payload["plan"] }),
+    );
     let mut total = 0;
     for i in 0..2 {
         total += load(i).await;

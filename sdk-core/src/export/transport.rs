@@ -24,7 +24,9 @@ impl Transport {
     /// The client for `uri`'s scheme. Makes no network call and reads no file.
     pub(crate) fn for_uri(uri: &Uri) -> Result<Self, String> {
         match uri.scheme_str() {
-            Some("http") => Ok(Self::Http(Client::builder(TokioExecutor::new()).build_http())),
+            Some("http") => Ok(Self::Http(
+                Client::builder(TokioExecutor::new()).build_http(),
+            )),
             #[cfg(feature = "xray")]
             Some("https") => Ok(Self::Https(std::sync::OnceLock::new())),
             #[cfg(not(feature = "xray"))]
@@ -32,7 +34,9 @@ impl Transport {
                 "OTLP endpoint {uri} is https://, which the built-in client speaks with the `xray` \
                  feature of serverless_sdk only; enable it, or use a collector or extension on localhost"
             )),
-            _ => Err(format!("OTLP endpoint {uri} is neither http:// nor https://")),
+            _ => Err(format!(
+                "OTLP endpoint {uri} is neither http:// nor https://"
+            )),
         }
     }
 
@@ -45,7 +49,10 @@ impl Transport {
             Self::Http(client) => Ok(client.request(request)),
             #[cfg(feature = "xray")]
             Self::Https(client) => {
-                let client = client.get_or_init(https_client).as_ref().map_err(Clone::clone)?;
+                let client = client
+                    .get_or_init(https_client)
+                    .as_ref()
+                    .map_err(Clone::clone)?;
                 Ok(client.request(request))
             }
         }
@@ -62,4 +69,33 @@ fn https_client() -> Result<HttpsClient, String> {
         .enable_http1()
         .build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_and_with_the_xray_feature_https() {
+        let http: Uri = "http://127.0.0.1:4318/v1/traces"
+            .parse()
+            .unwrap_or_default();
+        assert!(matches!(Transport::for_uri(&http), Ok(Transport::Http(_))));
+        let https: Uri = "https://xray.us-east-1.amazonaws.com/v1/traces"
+            .parse()
+            .unwrap_or_default();
+        assert_eq!(Transport::for_uri(&https).is_ok(), cfg!(feature = "xray"));
+        let other: Uri = "ftp://example.com/".parse().unwrap_or_default();
+        assert!(Transport::for_uri(&other).is_err());
+    }
+
+    /// The HTTPS client builds with the `ring` provider whatever other rustls providers the
+    /// build has, from the system's roots (where the system has a bundle).
+    #[cfg(feature = "xray")]
+    #[test]
+    fn the_https_client_builds_from_the_system_roots() {
+        if std::path::Path::new("/etc/ssl/certs").is_dir() {
+            assert!(https_client().is_ok(), "{:?}", https_client().err());
+        }
+    }
 }
