@@ -204,10 +204,14 @@ fn assert_what_the_handler_did(sdk: &Envelope) {
     let spans = FlatSpan::from_request(&sdk.request);
     let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(spans.len(), 6, "{names:?}");
-    let root = spans.iter().find(|s| s.is_root()).unwrap();
+    let root = spans
+        .iter()
+        .find(|s| s.attr_str("faas.invocation_id").is_some())
+        .unwrap();
     assert_eq!(root.kind_name(), "server");
     assert_eq!(root.resource_str("service.name"), Some(SERVICE));
-    assert_eq!(root.attr_str("serverless.outcome"), Some("success"));
+    // A captured error makes the invocation `error:handled`.
+    assert_eq!(root.attr_str("serverless.outcome"), Some("error:handled"));
     assert!(
         root.attributes.keys().any(|k| k.contains("customer-id")),
         "{:?}",
@@ -222,8 +226,11 @@ fn assert_what_the_handler_did(sdk: &Envelope) {
     }
     assert_eq!(names.iter().filter(|n| **n == "db.load").count(), 2);
     assert_eq!(names.iter().filter(|n| **n == "pricing").count(), 3);
-    let failed: Vec<&FlatSpan> = spans.iter().filter(|s| s.is_error()).collect();
-    assert_eq!(failed.len(), 1, "one span captured an error");
+    let failed: Vec<&FlatSpan> = spans
+        .iter()
+        .filter(|s| s.is_error() && s.span_id != root.span_id)
+        .collect();
+    assert_eq!(failed.len(), 1, "one child span captured an error");
     assert_eq!(failed[0].name, "pricing");
     assert_eq!(failed[0].exception_types(), ["CardDeclined"]);
 }
@@ -256,6 +263,20 @@ fn span_data(span: &Span, scope: InstrumentationScope) -> SpanData {
         Some(s) if s.code == StatusCode::Ok as i32 => Status::Ok,
         _ => Status::Unset,
     };
+    let mut events = SpanEvents::default();
+    events.events = span
+        .events
+        .iter()
+        .map(|e| {
+            Event::new(
+                e.name.clone(),
+                time(e.time_unix_nano),
+                e.attributes.iter().map(key_value).collect(),
+                e.dropped_attributes_count,
+            )
+        })
+        .collect();
+    events.dropped_count = span.dropped_events_count;
     SpanData {
         span_context: SpanContext::new(
             TraceId::from_bytes(span.trace_id[..].try_into().unwrap()),
@@ -284,21 +305,7 @@ fn span_data(span: &Span, scope: InstrumentationScope) -> SpanData {
         end_time: time(span.end_time_unix_nano),
         attributes: span.attributes.iter().map(key_value).collect(),
         dropped_attributes_count: span.dropped_attributes_count,
-        events: SpanEvents {
-            events: span
-                .events
-                .iter()
-                .map(|e| {
-                    Event::new(
-                        e.name.clone(),
-                        time(e.time_unix_nano),
-                        e.attributes.iter().map(key_value).collect(),
-                        e.dropped_attributes_count,
-                    )
-                })
-                .collect(),
-            dropped_count: span.dropped_events_count,
-        },
+        events,
         links: {
             assert!(span.links.is_empty(), "this invocation has no links");
             SpanLinks::default()
