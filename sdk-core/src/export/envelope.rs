@@ -16,17 +16,20 @@
 //! log line.
 //!
 //! The protobuf is written straight from the records by `proto.rs`; the protobuf, the gzip
-//! stream and the line each have a buffer kept from one invocation to the next.
+//! stream and the line each have a buffer kept from one invocation to the next, and so does
+//! the deflate compressor (reset, not rebuilt: a new one allocates and clears a few hundred
+//! KB of tables, which costs more than compressing a few KB). The gzip stream around its
+//! deflate data is the one `flate2`'s `GzEncoder` writes: its header, taken once from that
+//! encoder, then the CRC-32 (`flate2::Crc`) and the length of the input.
 
 use std::{
     borrow::Cow,
     env,
-    io::Write,
     sync::{Mutex, PoisonError},
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use flate2::{Compression, write::GzEncoder};
+use flate2::{Compress, Compression, Crc, FlushCompress, Status, write::GzEncoder};
 
 use super::proto::{self, ProtoPrelude};
 use super::records::{InvocationView, Plan};
@@ -43,14 +46,17 @@ pub(crate) struct Envelope {
     /// Everything after it, the newline included.
     tail: Vec<u8>,
     level: Compression,
+    /// The 10-byte gzip header `GzEncoder` writes at this level.
+    gzip_header: Vec<u8>,
     scratch: Mutex<Scratch>,
 }
 
-/// The protobuf and the gzip stream of the invocation being written.
+/// The protobuf and the gzip stream of the invocation being written, and the compressor.
 #[derive(Default)]
 struct Scratch {
     proto: Vec<u8>,
     gzip: Vec<u8>,
+    compress: Option<Compress>,
 }
 
 /// Scratch buffers that grew past this after a large invocation are given back.
@@ -78,10 +84,17 @@ impl Envelope {
             tail.push(b'"');
         }
         tail.extend_from_slice(b"}\n");
+        let level = Compression::new(level.min(9));
+        // The header of an empty gzip stream at this level: the first 10 bytes.
+        let mut gzip_header = GzEncoder::new(Vec::new(), level)
+            .finish()
+            .unwrap_or_default();
+        gzip_header.truncate(10);
         Self {
             head,
             tail,
-            level: Compression::new(level.min(9)),
+            level,
+            gzip_header,
             scratch: Mutex::new(Scratch::default()),
         }
     }
@@ -135,12 +148,36 @@ impl Envelope {
         scratch: &mut Scratch,
         line: &mut Vec<u8>,
     ) -> std::io::Result<()> {
-        let Scratch { proto, gzip } = scratch;
+        let Scratch {
+            proto,
+            gzip,
+            compress,
+        } = scratch;
         let start = proto::encode(prelude, view, proto);
+        let input = &proto[start..];
+        let compress = compress.get_or_insert_with(|| Compress::new(self.level, false));
+        compress.reset();
         gzip.clear();
-        let mut encoder = GzEncoder::new(&mut *gzip, self.level);
-        encoder.write_all(&proto[start..])?;
-        encoder.finish()?;
+        gzip.extend_from_slice(&self.gzip_header);
+        let mut consumed = 0;
+        loop {
+            // `compress_vec` writes into the spare capacity only.
+            if gzip.capacity() - gzip.len() < 64 {
+                gzip.reserve(input.len() / 2 + 64);
+            }
+            let before = compress.total_in();
+            let status = compress
+                .compress_vec(&input[consumed..], gzip, FlushCompress::Finish)
+                .map_err(std::io::Error::other)?;
+            consumed += usize::try_from(compress.total_in() - before).unwrap_or(0);
+            if status == Status::StreamEnd {
+                break;
+            }
+        }
+        let mut crc = Crc::new();
+        crc.update(input);
+        gzip.extend_from_slice(&crc.sum().to_le_bytes());
+        gzip.extend_from_slice(&crc.amount().to_le_bytes());
         line.clear();
         line.extend_from_slice(&self.head);
         let at = line.len();
