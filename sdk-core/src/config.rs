@@ -76,9 +76,12 @@ pub type SharedWriter = Arc<Mutex<dyn Write + Send>>;
 /// let console = Exporter::Console;                                   // the default
 /// let sink = Exporter::Writer(Arc::new(Mutex::new(std::io::sink())));
 /// let collector = Exporter::Otlp { endpoint: Some("http://localhost:4318".into()) };
+/// // The envelope serverless-otlp-forwarder reads from CloudWatch Logs (`otlp-stdout` feature).
+/// let forwarder = Exporter::OtlpStdout;
+/// let forwarder_to = Exporter::OtlpStdoutWriter(Arc::new(Mutex::new(std::io::sink())));
 /// // Any OpenTelemetry exporter: a vendor's, opentelemetry-stdout, your own.
 /// let yours = Exporter::span_exporter(serverless_sdk::export::OtlpJsonExporter::stdout());
-/// # let _ = (console, sink, collector, yours);
+/// # let _ = (console, sink, collector, yours, forwarder, forwarder_to);
 /// ```
 #[non_exhaustive]
 pub enum Exporter {

@@ -30,6 +30,13 @@ pub struct Envelope {
 
 /// Decodes `line` if it is an envelope: `None` for any other line.
 ///
+/// ```
+/// use serverless_sdk_tests::otlp::parse_envelope_line;
+///
+/// assert!(parse_envelope_line(r#"{"resourceSpans":[]}"#).is_none());
+/// assert!(parse_envelope_line(r#"{"__otel_otlp_stdout":"0.18.0","payload":"x"}"#).unwrap().is_err());
+/// ```
+///
 /// # Errors
 ///
 /// For an envelope whose payload is not base64 of gzip of an `ExportTraceServiceRequest`,

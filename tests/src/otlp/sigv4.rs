@@ -15,6 +15,15 @@ use std::{
 };
 
 /// What a receiver accepts: requests signed with this key pair, for this region and service.
+///
+/// ```
+/// use serverless_sdk_tests::otlp::SigV4Check;
+///
+/// let check = SigV4Check::xray_test();
+/// // The variables that give a function these credentials.
+/// let env = check.function_env();
+/// assert!(env.iter().any(|(name, _)| *name == "AWS_SECRET_ACCESS_KEY"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigV4Check {
     /// The access key id the `Credential=` of the signature must name.
