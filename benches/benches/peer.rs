@@ -15,6 +15,13 @@
 //! protobuf types) and its spans counted; after timing, the lines written are checked
 //! against the invocations run. The bytes each writes per invocation are printed.
 //!
+//! The SDK's `Exporter::OtlpStdout` writes the peer's own envelope format: `sdk_envelope/*`
+//! measure it, in a child process of the same run (the SDK is installed once per process, and
+//! this one exports OTLP/JSON lines), at the peer's gzip level (both read
+//! `OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL`, default 6), to a counting sink; one
+//! invocation's envelope of each shape is decoded and its spans counted first, and the lines
+//! written are checked against the invocations run after.
+//!
 //! `cargo bench -p serverless_sdk_benches --bench peer -- --warm-up-time 1 --measurement-time 3`
 
 use std::{
@@ -349,14 +356,130 @@ fn otlp_sizes() {
     });
 }
 
+/// Set in the child process that measures the SDK's envelope exporter.
+const ENVELOPE_CHILD: &str = "PEER_BENCH_SDK_ENVELOPE";
+
+/// The SDK's envelope lines: counts lines and bytes, keeps the last line when asked.
+#[derive(Clone, Default)]
+struct KeepingSink(Arc<CountingOutput>);
+
+impl io::Write for KeepingSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let out = &self.0;
+        out.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        out.lines.fetch_add(lines, Ordering::Relaxed);
+        if out.keeping.load(Ordering::Relaxed) {
+            *out.keep
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(String::from_utf8_lossy(buf).into_owned());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The child: the SDK with `Exporter::OtlpStdoutWriter`, the `sdk_envelope/*` benchmarks.
+fn envelope_child(c: &mut Criterion) {
+    use serverless_sdk::{Config, export::Exporter};
+    let sink = KeepingSink::default();
+    let output = Arc::clone(&sink.0);
+    assert!(serverless_sdk::init(Config::from_env().with_exporter(
+        Exporter::OtlpStdoutWriter(Arc::new(Mutex::new(sink)))
+    )));
+    let rt = runtime();
+    for (name, spans) in [("1_span", 1usize), ("11_spans", 11)] {
+        output.keeping.store(true, Ordering::Relaxed);
+        let bytes_before = output.bytes.load(Ordering::Relaxed);
+        let out = match spans {
+            1 => rt.block_on(sdk_one(event())),
+            _ => rt.block_on(sdk_eleven(event())),
+        };
+        assert!(out.is_ok(), "sdk_envelope/{name}: {:?}", out.err());
+        output.keeping.store(false, Ordering::Relaxed);
+        let line = output
+            .keep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| panic!("sdk_envelope/{name}: nothing written"));
+        assert_eq!(
+            peer_spans(&line),
+            spans,
+            "sdk_envelope/{name}: spans exported"
+        );
+        eprintln!(
+            "peer/{name}: bytes per invocation: sdk (otlp-stdout envelope) {}",
+            output.bytes.load(Ordering::Relaxed) - bytes_before
+        );
+    }
+    let mut group = c.benchmark_group("peer");
+    for (name, spans) in [("1_span", 1u64), ("11_spans", 11)] {
+        let tally = Cell::new(0u64);
+        let (exported_before, _) = serverless_sdk::export::stats();
+        let lines_before = output.lines.load(Ordering::Relaxed);
+        group.bench_function(format!("sdk_envelope/{name}"), |b| {
+            b.to_async(&rt).iter_batched(
+                || {
+                    tally.set(tally.get() + spans);
+                    event()
+                },
+                |e| async move {
+                    if spans == 1 {
+                        sdk_one(e).await
+                    } else {
+                        sdk_eleven(e).await
+                    }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        let (exported_after, failures) = serverless_sdk::export::stats();
+        assert_eq!(failures, 0, "peer/sdk_envelope/{name}: an export failed");
+        assert_eq!(
+            exported_after - exported_before,
+            tally.get(),
+            "peer/sdk_envelope/{name}: spans created and exported differ"
+        );
+        assert_eq!(
+            output.lines.load(Ordering::Relaxed) - lines_before,
+            tally.get() / spans,
+            "peer/sdk_envelope/{name}: one line per invocation"
+        );
+    }
+    group.finish();
+}
+
+/// Runs the `sdk_envelope/*` benchmarks in a child process with this process's arguments.
+fn envelope_benches() {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
+    let status = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(ENVELOPE_CHILD, "1")
+        .status()
+        .unwrap_or_else(|e| panic!("envelope child: {e}"));
+    assert!(status.success(), "the envelope child failed: {status}");
+}
+
 criterion_group!(benches, peer);
+criterion_group!(envelope, envelope_child);
 
 fn main() {
     if let Ok(endpoint) = std::env::var(OTLP_CHILD) {
         otlp_child(endpoint);
         return;
     }
+    if std::env::var_os(ENVELOPE_CHILD).is_some() {
+        envelope();
+        Criterion::default().configure_from_args().final_summary();
+        return;
+    }
     otlp_sizes();
     benches();
     Criterion::default().configure_from_args().final_summary();
+    envelope_benches();
 }

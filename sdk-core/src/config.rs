@@ -84,9 +84,12 @@ pub type SharedWriter = Arc<Mutex<dyn Write + Send>>;
 /// let console = Exporter::Console;                                   // the default
 /// let sink = Exporter::Writer(Arc::new(Mutex::new(std::io::sink())));
 /// let collector = Exporter::Otlp { endpoint: Some("http://localhost:4318".into()) };
+/// // The envelope serverless-otlp-forwarder reads from CloudWatch Logs (`otlp-stdout` feature).
+/// let forwarder = Exporter::OtlpStdout;
+/// let forwarder_to = Exporter::OtlpStdoutWriter(Arc::new(Mutex::new(std::io::sink())));
 /// // Any OpenTelemetry exporter: a vendor's, opentelemetry-stdout, your own.
 /// let yours = Exporter::span_exporter(serverless_sdk::export::OtlpJsonExporter::stdout());
-/// # let _ = (console, sink, collector, yours);
+/// # let _ = (console, sink, collector, yours, forwarder, forwarder_to);
 /// ```
 #[non_exhaustive]
 pub enum Exporter {
@@ -100,6 +103,16 @@ pub enum Exporter {
         /// Base URL of the collector, e.g. `http://localhost:4318`.
         endpoint: Option<String>,
     },
+    /// One line per invocation on stdout in the envelope of `otlp-stdout-span-exporter`
+    /// 0.18: a JSON object (`__otel_otlp_stdout`, `source`, `endpoint`, `method`,
+    /// `content-type`, `content-encoding`, `payload`, `base64`) around the invocation's OTLP
+    /// protobuf request, gzipped and base64-encoded, as serverless-otlp-forwarder reads it
+    /// from CloudWatch Logs (`OTEL_TRACES_EXPORTER=otlp-stdout`). The smallest stdout
+    /// output. The gzip level is `OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL` (default 6) or
+    /// [`Config::with_otlp_stdout_compression_level`]. Needs the `otlp-stdout` feature.
+    OtlpStdout,
+    /// The same envelope lines, written to a writer of your choice.
+    OtlpStdoutWriter(SharedWriter),
     /// Nothing is exported.
     None,
     /// Each invocation's spans as OpenTelemetry `SpanData`, handed to an OpenTelemetry
@@ -118,9 +131,60 @@ impl fmt::Debug for Exporter {
         match self {
             Self::Console => f.write_str("Console"),
             Self::Writer(_) => f.write_str("Writer"),
+            Self::OtlpStdout => f.write_str("OtlpStdout"),
+            Self::OtlpStdoutWriter(_) => f.write_str("OtlpStdoutWriter"),
             Self::Otlp { endpoint } => f.debug_struct("Otlp").field("endpoint", endpoint).finish(),
             Self::None => f.write_str("None"),
             Self::SpanExporter(e) => f.debug_tuple("SpanExporter").field(e).finish(),
+        }
+    }
+}
+
+/// Whether OTLP/HTTP requests are signed with AWS SigV4, as AWS X-Ray's OTLP endpoint
+/// (`https://xray.{region}.amazonaws.com/v1/traces`) requires.
+///
+/// Read from `SERVERLESS_SDK_OTLP_SIGV4` (`auto`, `xray`, `off`) or set with
+/// [`Config::with_otlp_signing`]. A signed request uses the function's own credentials,
+/// read from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` at each
+/// export, and the region of the endpoint's host, else `AWS_REGION`. Signing needs the
+/// `xray` feature of `serverless_sdk`.
+///
+/// ```
+/// use serverless_sdk::{Config, export::OtlpSigning};
+///
+/// // Sign for X-Ray whatever the host is, e.g. behind a proxy on localhost.
+/// let config = Config::from_env().with_otlp_signing(OtlpSigning::XRay);
+/// assert_eq!(config.otlp_signing(), OtlpSigning::XRay);
+/// assert_eq!(OtlpSigning::default(), OtlpSigning::Auto);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpSigning {
+    /// SigV4 for service `xray` when the traces endpoint's host is
+    /// `xray.{region}.amazonaws.com`, else unsigned. The default.
+    #[default]
+    Auto,
+    /// SigV4 for service `xray`, whatever the host.
+    XRay,
+    /// Never signed.
+    Off,
+}
+
+impl OtlpSigning {
+    fn read_env(warnings: &mut Vec<String>) -> Self {
+        let Ok(value) = env::var("SERVERLESS_SDK_OTLP_SIGV4") else {
+            return Self::Auto;
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Self::Auto,
+            "xray" | "true" | "1" => Self::XRay,
+            "off" | "none" | "false" | "0" => Self::Off,
+            other => {
+                warnings.push(format!(
+                    "SERVERLESS_SDK_OTLP_SIGV4={other:?} is not supported (use auto, xray or off); using auto"
+                ));
+                Self::Auto
+            }
         }
     }
 }
@@ -244,11 +308,12 @@ impl Exporter {
             "none" => Self::None,
             "console" | "stdout" | "logging" => Self::Console,
             "otlp" => Self::Otlp { endpoint: None },
+            "otlp-stdout" | "otlp_stdout" => Self::OtlpStdout,
             "" if endpoint_set => Self::Otlp { endpoint: None },
             "" => Self::Console,
             other => {
                 warnings.push(format!(
-                    "OTEL_TRACES_EXPORTER={other:?} is not supported (use otlp, console or none); using console"
+                    "OTEL_TRACES_EXPORTER={other:?} is not supported (use otlp, otlp-stdout, console or none); using console"
                 ));
                 Self::Console
             }
@@ -264,7 +329,8 @@ impl Exporter {
 ///
 /// | variable | effect | default |
 /// |---|---|---|
-/// | `OTEL_TRACES_EXPORTER` | `console` (stdout OTLP/JSON lines), `otlp`, `none` | `otlp` when an endpoint is set, else `console` |
+/// | `OTEL_TRACES_EXPORTER` | `console` (stdout OTLP/JSON lines), `otlp`, `otlp-stdout` (the envelope serverless-otlp-forwarder reads, [`Exporter::OtlpStdout`]), `none` | `otlp` when an endpoint is set, else `console` |
+/// | `OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL` | gzip level of `otlp-stdout`, 0–9 | 6 |
 /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | collector base URL for OTLP/HTTP; `/v1/traces` is appended | unset |
 /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the full traces URL, used as is; wins over the one above | unset |
 /// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` (the only one built in) | `http/protobuf` |
@@ -276,6 +342,7 @@ impl Exporter {
 /// | `OTEL_SDK_DISABLED` | `true`: nothing is exported (handlers run as usual) | `false` |
 /// | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`; failed invocations are always kept | `always_on` |
 /// | `OTEL_TRACES_SAMPLER_ARG` | the ratio of the `*traceidratio` samplers, 0 to 1 | `1.0` |
+/// | `SERVERLESS_SDK_OTLP_SIGV4` | `auto`: SigV4-sign OTLP/HTTP requests to `xray.{region}.amazonaws.com`; `xray`: sign whatever the host; `off` (see [`OtlpSigning`]) | `auto` |
 /// | `SERVERLESS_SDK_EXPORT_TIMEOUT_MS` | longest wait for one export; wins over `OTEL_EXPORTER_OTLP_*TIMEOUT` | 2000 |
 /// | `SERVERLESS_SDK_TIMEOUT_MARGIN_MS` | how long before the deadline a timeout is reported | 50 |
 /// | `SERVERLESS_SDK_EXPOSE_ERRORS` | `true`: 500 bodies carry the error text (development only) | `false` |
@@ -299,6 +366,9 @@ impl Exporter {
 #[derive(Debug)]
 pub struct Config {
     pub(crate) exporter: Exporter,
+    pub(crate) otlp_signing: OtlpSigning,
+    /// The gzip level of [`Exporter::OtlpStdout`], 0–9.
+    pub(crate) otlp_stdout_level: u32,
     pub(crate) service_name: Option<Cow<'static, str>>,
     pub(crate) export_timeout: Duration,
     pub(crate) timeout_margin: Duration,
@@ -318,6 +388,29 @@ pub struct Config {
     pub(crate) sdk_disabled: bool,
     /// What did not parse, said once when the configuration is installed.
     pub(crate) warnings: Vec<String>,
+}
+
+/// The gzip level of [`Exporter::OtlpStdout`] when nothing sets one, as in
+/// `otlp-stdout-span-exporter`.
+pub(crate) const OTLP_STDOUT_DEFAULT_LEVEL: u32 = 6;
+
+/// The gzip level from `OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL`, the variable
+/// `otlp-stdout-span-exporter` reads; a value that is not 0–9 is reported and the default
+/// is used.
+fn otlp_stdout_level_from_env(warnings: &mut Vec<String>) -> u32 {
+    const NAME: &str = "OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL";
+    let Ok(value) = env::var(NAME) else {
+        return OTLP_STDOUT_DEFAULT_LEVEL;
+    };
+    match value.trim().parse::<u32>() {
+        Ok(level) if level <= 9 => level,
+        _ => {
+            warnings.push(format!(
+                "{NAME}={value:?} is not a gzip level (0 to 9); using {OTLP_STDOUT_DEFAULT_LEVEL}"
+            ));
+            OTLP_STDOUT_DEFAULT_LEVEL
+        }
+    }
 }
 
 /// Keys whose values never reach telemetry.
@@ -434,8 +527,12 @@ impl Config {
         let resource_attributes = otel_env::read_resource_attributes(&mut warnings);
         let sampler = otel_env::read_sampler(&mut warnings);
         let sdk_disabled = otel_env::read_sdk_disabled(&mut warnings);
+        let otlp_signing = OtlpSigning::read_env(&mut warnings);
+        let otlp_stdout_level = otlp_stdout_level_from_env(&mut warnings);
         Self {
             exporter,
+            otlp_signing,
+            otlp_stdout_level,
             service_name: env::var("OTEL_SERVICE_NAME")
                 .ok()
                 .filter(|s| !s.is_empty())
@@ -460,6 +557,39 @@ impl Config {
     #[must_use]
     pub fn with_exporter(mut self, exporter: Exporter) -> Self {
         self.exporter = exporter;
+        self
+    }
+
+    /// Chooses whether OTLP/HTTP requests are signed with AWS SigV4 (see [`OtlpSigning`]).
+    ///
+    /// ```
+    /// use serverless_sdk::{Config, export::OtlpSigning};
+    ///
+    /// let config = Config::from_env().with_otlp_signing(OtlpSigning::Off);
+    /// assert_eq!(config.otlp_signing(), OtlpSigning::Off);
+    /// ```
+    #[must_use]
+    pub fn with_otlp_signing(mut self, signing: OtlpSigning) -> Self {
+        self.otlp_signing = signing;
+        self
+    }
+
+    /// Whether OTLP/HTTP requests are signed with AWS SigV4.
+    #[must_use]
+    pub fn otlp_signing(&self) -> OtlpSigning {
+        self.otlp_signing
+    }
+
+    /// Sets the gzip level (0–9, higher is smaller and slower) of [`Exporter::OtlpStdout`]'s
+    /// payload; a level above 9 is 9.
+    ///
+    /// ```
+    /// let config = serverless_sdk::Config::from_env().with_otlp_stdout_compression_level(1);
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn with_otlp_stdout_compression_level(mut self, level: u32) -> Self {
+        self.otlp_stdout_level = level.min(9);
         self
     }
 
@@ -707,6 +837,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self::from_config(&Config {
             exporter: Exporter::None,
+            otlp_signing: OtlpSigning::Auto,
+            otlp_stdout_level: OTLP_STDOUT_DEFAULT_LEVEL,
             service_name: None,
             export_timeout: Duration::from_secs(2),
             timeout_margin: Duration::from_millis(50),

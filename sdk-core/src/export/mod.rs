@@ -1,5 +1,7 @@
 //! The export pipeline: closed invocations become OTLP, written to stdout as one OTLP/JSON
-//! line per invocation (the default), sent to a collector over OTLP/HTTP, or dropped.
+//! line per invocation (the default) or as the envelope serverless-otlp-forwarder reads
+//! (`envelope.rs`), sent to a collector over OTLP/HTTP (SigV4-signed for AWS X-Ray,
+//! `sigv4.rs`), or dropped.
 //!
 //! [`Exporter`] chooses where telemetry goes ([`Config::with_exporter`](crate::Config::with_exporter));
 //! [`stats`] counts what left, [`sampling_stats`] what sampling kept and dropped.
@@ -13,15 +15,21 @@
 
 pub(crate) mod convert;
 pub(crate) mod enrich;
+#[cfg(feature = "otlp-stdout")]
+pub(crate) mod envelope;
 pub(crate) mod json;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp_http;
 pub(crate) mod otlp_json;
-#[cfg(feature = "otlp")]
+#[cfg(any(feature = "otlp", feature = "otlp-stdout"))]
 pub(crate) mod proto;
 pub(crate) mod records;
 pub(crate) mod resource;
 pub(crate) mod sampling;
+#[cfg(feature = "xray")]
+pub(crate) mod sigv4;
+#[cfg(feature = "otlp")]
+pub(crate) mod transport;
 
 use std::{
     borrow::Cow,
@@ -32,7 +40,7 @@ use std::{
     time::Duration,
 };
 
-pub use crate::config::{BoxedSpanExporter, Exporter, SharedWriter};
+pub use crate::config::{BoxedSpanExporter, Exporter, OtlpSigning, SharedWriter};
 pub use crate::invocation::{Outcome, TriggerKind};
 pub use otlp_json::OtlpJsonExporter;
 pub use sampling::sampling_stats;
@@ -48,6 +56,13 @@ enum Backend {
     /// One OTLP/JSON line per invocation.
     Line {
         writer: SharedWriter,
+        max_line_bytes: usize,
+    },
+    /// One `otlp-stdout-span-exporter` envelope line per invocation.
+    #[cfg(feature = "otlp-stdout")]
+    Envelope {
+        writer: SharedWriter,
+        envelope: Box<envelope::Envelope>,
         max_line_bytes: usize,
     },
     #[cfg(feature = "otlp")]
@@ -79,7 +94,7 @@ pub(crate) struct Pipeline {
     #[cfg(feature = "dev")]
     dev_mode: bool,
     json: json::JsonPrelude,
-    #[cfg(feature = "otlp")]
+    #[cfg(any(feature = "otlp", feature = "otlp-stdout"))]
     proto: proto::ProtoPrelude,
     /// The buffer every invocation is encoded into, reused (an invocation exported while
     /// another one holds it gets its own).
@@ -133,21 +148,50 @@ impl Pipeline {
                 exporter.set_resource(&resource);
                 Backend::Spans(exporter)
             }
-            #[cfg(feature = "otlp")]
-            Exporter::Otlp { endpoint } => match otlp_http::OtlpHttp::build(
-                endpoint.as_deref(),
-                &config.otlp,
-                config.export_timeout,
-            ) {
-                Ok(exporter) => Backend::Otlp(Box::new(exporter)),
-                Err(e) => {
-                    internal_error::report(
-                        "config",
-                        &format!("cannot build the OTLP exporter ({e}); using console"),
-                    );
-                    stdout()
-                }
+            #[cfg(feature = "otlp-stdout")]
+            Exporter::OtlpStdout => Backend::Envelope {
+                writer: std::sync::Arc::new(Mutex::new(std::io::stdout())),
+                envelope: Box::new(envelope::Envelope::new(
+                    &service_name(&resource),
+                    config.otlp_stdout_level,
+                )),
+                max_line_bytes,
             },
+            #[cfg(feature = "otlp-stdout")]
+            Exporter::OtlpStdoutWriter(writer) => Backend::Envelope {
+                writer,
+                envelope: Box::new(envelope::Envelope::new(
+                    &service_name(&resource),
+                    config.otlp_stdout_level,
+                )),
+                max_line_bytes,
+            },
+            #[cfg(not(feature = "otlp-stdout"))]
+            Exporter::OtlpStdout | Exporter::OtlpStdoutWriter(_) => {
+                internal_error::report(
+                    "config",
+                    "the otlp-stdout envelope needs the `otlp-stdout` feature of serverless_sdk; using console",
+                );
+                stdout()
+            }
+            #[cfg(feature = "otlp")]
+            Exporter::Otlp { endpoint } => {
+                match otlp_http::OtlpHttp::build(
+                    endpoint.as_deref(),
+                    &config.otlp,
+                    config.export_timeout,
+                    config.otlp_signing,
+                ) {
+                    Ok(exporter) => Backend::Otlp(Box::new(exporter)),
+                    Err(e) => {
+                        internal_error::report(
+                            "config",
+                            &format!("cannot build the OTLP exporter ({e}); using console"),
+                        );
+                        stdout()
+                    }
+                }
+            }
             #[cfg(not(feature = "otlp"))]
             Exporter::Otlp { .. } => {
                 internal_error::report(
@@ -166,7 +210,7 @@ impl Pipeline {
             #[cfg(feature = "dev")]
             dev_mode: config.dev_mode,
             json: json::prelude(&resource, scope),
-            #[cfg(feature = "otlp")]
+            #[cfg(any(feature = "otlp", feature = "otlp-stdout"))]
             proto: proto::prelude(&resource, scope),
             buffer: Mutex::new(Vec::new()),
         }
@@ -245,6 +289,19 @@ impl Pipeline {
                     .and_then(|()| writer.flush())
                     .map_err(|e| Cow::Owned(e.to_string()))
             }),
+            #[cfg(feature = "otlp-stdout")]
+            Backend::Envelope {
+                writer,
+                envelope,
+                max_line_bytes,
+            } => self.with_buffer(|buf| {
+                envelope.write(&self.proto, &finished, *max_line_bytes, buf)?;
+                let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
+                writer
+                    .write_all(buf)
+                    .and_then(|()| writer.flush())
+                    .map_err(|e| Cow::Owned(e.to_string()))
+            }),
             #[cfg(feature = "otlp")]
             Backend::Otlp(exporter) => {
                 let body = self.with_buffer(|buf| {
@@ -283,6 +340,15 @@ impl Pipeline {
             Err(TryLockError::WouldBlock) => f(&mut Vec::new()),
         }
     }
+}
+
+/// The `service.name` of `resource`.
+#[cfg(feature = "otlp-stdout")]
+fn service_name(resource: &opentelemetry_sdk::Resource) -> String {
+    resource
+        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
 }
 
 /// Encodes `finished` as one OTLP/JSON line and its newline into `buf`, within

@@ -7,15 +7,21 @@
 //! `…_TRACES_ENDPOINT` (used as is), else `…_ENDPOINT` + `/v1/traces`, else
 //! `http://localhost:4318/v1/traces`; the headers of `…_HEADERS` and `…_TRACES_HEADERS` on
 //! every request; the body gzipped with `…_COMPRESSION=gzip`; the export timeout.
+//!
+//! Requests to AWS X-Ray's OTLP endpoint are signed with SigV4 (`sigv4.rs`, the `xray`
+//! feature), as the last step before they are sent.
 
 use std::{io::Write, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
 
-use crate::config::{Compression, OtlpEnv, join};
+use super::transport::Transport;
+
+use crate::config::{Compression, OtlpEnv, OtlpSigning, join};
+#[cfg(not(feature = "xray"))]
+use crate::internal_error;
 
 /// The default collector endpoint of OTLP/HTTP.
 const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -25,21 +31,25 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Sends OTLP/HTTP protobuf requests to one collector.
 pub(crate) struct OtlpHttp {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Transport,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     compression: Compression,
     timeout: Duration,
+    /// Signs each request for AWS X-Ray, when the endpoint or the configuration asks for it.
+    #[cfg(feature = "xray")]
+    signer: Option<super::sigv4::Signer>,
 }
 
 impl OtlpHttp {
     /// The exporter for `endpoint` (a collector's base URL, set in code), else for the
-    /// environment's `otlp` settings, giving up on a request after `timeout`. Makes no
-    /// network call.
+    /// environment's `otlp` settings, giving up on a request after `timeout`, signing each
+    /// request for AWS X-Ray as `signing` says. Makes no network call.
     pub(crate) fn build(
         endpoint: Option<&str>,
         otlp: &OtlpEnv,
         timeout: Duration,
+        signing: OtlpSigning,
     ) -> Result<Self, String> {
         let uri = match endpoint.filter(|e| !e.trim().is_empty()) {
             Some(base) => join(base, "/v1/traces"),
@@ -52,18 +62,29 @@ impl OtlpHttp {
             .trim()
             .parse()
             .map_err(|e| format!("invalid OTLP endpoint {uri:?}: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!(
-                "OTLP endpoint {uri} is not http:// (the built-in client speaks plain HTTP/1.1; \
-                 use a collector or extension on localhost)"
-            ));
+        let client = Transport::for_uri(&uri)?;
+        #[cfg(feature = "xray")]
+        let signer = super::sigv4::Signer::for_endpoint(signing, uri.host().unwrap_or_default())?;
+        #[cfg(not(feature = "xray"))]
+        if signing == OtlpSigning::XRay
+            || (signing == OtlpSigning::Auto
+                && uri
+                    .host()
+                    .is_some_and(|h| h.starts_with("xray.") && h.contains(".amazonaws.com")))
+        {
+            internal_error::report(
+                "config",
+                "SigV4 signing for AWS X-Ray needs the `xray` feature of serverless_sdk; sending unsigned",
+            );
         }
         Ok(Self {
-            client: Client::builder(hyper_util::rt::TokioExecutor::new()).build_http(),
+            client,
             uri,
             headers: otlp.headers.0.clone(),
             compression: otlp.compression,
             timeout,
+            #[cfg(feature = "xray")]
+            signer,
         })
     }
 
@@ -78,11 +99,19 @@ impl OtlpHttp {
             }
             Compression::None => body,
         };
+        #[cfg(feature = "xray")]
+        let signed_body = body.clone();
         let mut request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         for (name, value) in &self.headers {
             request.headers_mut().insert(name.clone(), value.clone());
         }
-        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+        // Last, over the final headers and the exact body bytes: the signature covers what
+        // is sent.
+        #[cfg(feature = "xray")]
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request, &signed_body)?;
+        }
+        let response = tokio::time::timeout(self.timeout, self.client.request(request)?)
             .await
             .map_err(|_| format!("the collector did not answer within {:?}", self.timeout))?
             .map_err(|e| e.to_string())?;
@@ -135,13 +164,19 @@ mod tests {
             traces_endpoint: Some("http://env:4318/custom/traces".to_owned()),
             ..OtlpEnv::default()
         };
-        let timeout = Duration::from_secs(1);
-        let from_code = OtlpHttp::build(Some("http://code:4318/"), &otlp, timeout).expect("http");
+        let (timeout, signing) = (Duration::from_secs(1), OtlpSigning::Off);
+        let build = |endpoint, otlp| OtlpHttp::build(endpoint, otlp, timeout, signing);
+        let from_code = build(Some("http://code:4318/"), &otlp).expect("http");
         assert_eq!(from_code.uri, "http://code:4318/v1/traces");
-        let from_env = OtlpHttp::build(None, &otlp, timeout).expect("http");
+        let from_env = build(None, &otlp).expect("http");
         assert_eq!(from_env.uri, "http://env:4318/custom/traces");
-        let default = OtlpHttp::build(None, &OtlpEnv::default(), timeout).expect("http");
+        let empty = OtlpEnv::default();
+        let default = build(None, &empty).expect("http");
         assert_eq!(default.uri, "http://localhost:4318/v1/traces");
-        assert!(OtlpHttp::build(Some("https://vendor.example"), &otlp, timeout).is_err());
+        // HTTPS comes with the `xray` feature.
+        assert_eq!(
+            build(Some("https://vendor.example"), &otlp).is_ok(),
+            cfg!(feature = "xray")
+        );
     }
 }

@@ -443,3 +443,55 @@ fn long_lines_keep_the_root_and_failed_spans_then_only_their_identity() {
     // Nothing fits: an error, never a line over the limit.
     assert!(encode_line(&prelude, &build(true), 100, &mut buf).is_err());
 }
+
+/// The `otlp-stdout-span-exporter` envelope: its keys in that crate's order, the service
+/// name escaped, the payload the protobuf request gzipped and base64-encoded.
+#[cfg(feature = "otlp-stdout")]
+#[test]
+fn the_envelope_payload_is_the_protobuf_request_gzipped() {
+    use base64::Engine as _;
+    use std::io::Read as _;
+
+    let backtrace = Arc::new(Backtrace::force_capture());
+    let expected = reference(invocation(&backtrace, true, true));
+    let mut finished = invocation(&backtrace, true, true);
+    finished.resolve_backtraces();
+    let envelope = super::envelope::Envelope::new("check\"out", 6);
+    let prelude = proto::prelude(&test_resource(), resource::scope());
+    let mut line = Vec::new();
+    envelope
+        .write(&prelude, &finished, usize::MAX, &mut line)
+        .unwrap();
+    assert_eq!(line.pop(), Some(b'\n'), "one line, newline-terminated");
+    assert!(!line.contains(&b'\n'));
+    let text = String::from_utf8(line).unwrap();
+    let head = "{\"__otel_otlp_stdout\":\"0.18.0\",\"source\":\"check\\\"out\",\
+                \"endpoint\":\"http://localhost:4318/v1/traces\",\"method\":\"POST\",\
+                \"content-type\":\"application/x-protobuf\",\"content-encoding\":\"gzip\",\"payload\":\"";
+    assert!(text.starts_with(head), "{}", &text[..200]);
+    assert!(
+        text.ends_with("\",\"base64\":true}"),
+        "{}",
+        &text[text.len() - 50..]
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let gzip = base64::engine::general_purpose::STANDARD
+        .decode(json["payload"].as_str().unwrap())
+        .unwrap();
+    let mut protobuf = Vec::new();
+    flate2::read::GzDecoder::new(&gzip[..])
+        .read_to_end(&mut protobuf)
+        .unwrap();
+    let mut request = ExportTraceServiceRequest::decode(&protobuf[..]).unwrap();
+    normalise(&mut request);
+    assert_same(&request, &expected, "envelope payload");
+
+    // The same buffers, reused, for a second invocation; a line too long for the limit is
+    // written again from fewer spans, the root kept.
+    let mut small = Vec::new();
+    let limit = text.len() / 2;
+    envelope
+        .write(&prelude, &finished, limit, &mut small)
+        .unwrap();
+    assert!(small.len() <= limit, "{} > {limit}", small.len());
+}

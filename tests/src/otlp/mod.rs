@@ -8,16 +8,20 @@
 //! [`FlatSpan`] is the form tests assert on; [`parse_json_lines`] extracts spans from OTLP/JSON
 //! lines in a function's output.
 
+mod envelope;
 mod flat;
+mod sigv4;
 
+pub use envelope::{ENVELOPE_KEY, Envelope, parse_envelope_line, parse_envelope_lines};
 pub use flat::{
     AttrValue, FlatEvent, FlatLink, FlatSpan, STATUS_ERROR, STATUS_OK, STATUS_UNSET,
     parse_export_request, parse_json_line, parse_json_lines,
 };
+pub use sigv4::SigV4Check;
 
 use crate::{
     lock,
-    server::{HttpResponse, Server, response, text_response},
+    server::{HttpResponse, Server, json_response, response, text_response},
 };
 use http::{
     HeaderMap, Method, Request, StatusCode, header::CONTENT_ENCODING, header::CONTENT_TYPE,
@@ -95,7 +99,26 @@ impl OtlpReceiver {
     ///
     /// If the port cannot be bound.
     pub async fn start() -> io::Result<OtlpReceiver> {
-        let shared = Arc::new(Shared::default());
+        OtlpReceiver::start_with_check(None).await
+    }
+
+    /// Starts a receiver that, as AWS X-Ray's OTLP endpoint, accepts only requests signed
+    /// with SigV4 by `check`'s credentials: it recomputes each request's signature from what
+    /// it received and answers `403` to a missing or wrong one (counted in
+    /// [`OtlpReceiver::bad_signatures`], not recorded).
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound.
+    pub async fn start_sigv4(check: SigV4Check) -> io::Result<OtlpReceiver> {
+        OtlpReceiver::start_with_check(Some(check)).await
+    }
+
+    async fn start_with_check(sigv4: Option<SigV4Check>) -> io::Result<OtlpReceiver> {
+        let shared = Arc::new(Shared {
+            sigv4,
+            ..Shared::default()
+        });
         let server = Server::start_with(&shared, handle, false).await?;
         Ok(OtlpReceiver {
             shared,
@@ -151,6 +174,23 @@ impl OtlpReceiver {
         lock(&self.shared.state).rejected
     }
 
+    /// Number of requests answered `403` because their SigV4 signature is missing or wrong
+    /// (see [`OtlpReceiver::start_sigv4`]).
+    pub fn bad_signatures(&self) -> usize {
+        lock(&self.shared.state).bad_signatures.len()
+    }
+
+    /// Why each request answered `403` was rejected, in arrival order.
+    pub fn signature_errors(&self) -> Vec<String> {
+        lock(&self.shared.state).bad_signatures.clone()
+    }
+
+    /// While `true`, the body of every request is changed by one byte before it is checked
+    /// and decoded, as a proxy on the way could do.
+    pub fn set_tamper_body(&self, tamper: bool) {
+        lock(&self.shared.state).faults.tamper_body = tamper;
+    }
+
     /// Every accepted export, in arrival order.
     pub fn received(&self) -> Vec<ReceivedExport> {
         lock(&self.shared.state).received.clone()
@@ -198,6 +238,7 @@ impl OtlpReceiver {
         state.received.clear();
         state.requests = 0;
         state.rejected = 0;
+        state.bad_signatures.clear();
     }
 
     /// Stops the server and closes every connection. Idempotent.
@@ -211,6 +252,8 @@ struct Shared {
     state: Mutex<State>,
     hang: watch::Sender<bool>,
     changed: Notify,
+    /// The credentials every request must be signed with, if any.
+    sigv4: Option<SigV4Check>,
 }
 
 impl Default for Shared {
@@ -219,6 +262,7 @@ impl Default for Shared {
             state: Mutex::new(State::default()),
             hang: watch::Sender::new(false),
             changed: Notify::new(),
+            sigv4: None,
         }
     }
 }
@@ -227,6 +271,7 @@ impl Default for Shared {
 struct State {
     requests: usize,
     rejected: usize,
+    bad_signatures: Vec<String>,
     received: Vec<ReceivedExport>,
     faults: Faults,
 }
@@ -235,6 +280,7 @@ struct State {
 struct Faults {
     delay: Duration,
     status: u16,
+    tamper_body: bool,
 }
 
 impl Default for Faults {
@@ -242,6 +288,7 @@ impl Default for Faults {
         Faults {
             delay: Duration::ZERO,
             status: 200,
+            tamper_body: false,
         }
     }
 }
@@ -260,15 +307,22 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
         .headers
         .get(CONTENT_ENCODING)
         .is_some_and(|e| e.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    let mut body_bytes = 0;
-    let decoded = match body.collect().await {
-        Ok(body) => {
-            let body = body.to_bytes();
-            body_bytes = body.len();
-            decode(&parts.headers, &body)
-        }
+    let body = match body.collect().await {
+        Ok(body) => Ok(tampered(&shared, body.to_bytes())),
         Err(err) => Err((StatusCode::BAD_REQUEST, format!("unreadable body: {err}"))),
     };
+    if let (Some(check), Ok(body)) = (&shared.sigv4, &body)
+        && let Err(why) = check.verify(&parts.method, &parts.uri, &parts.headers, body)
+    {
+        lock(&shared.state).bad_signatures.push(why.clone());
+        shared.changed.notify_waiters();
+        return json_response(
+            StatusCode::FORBIDDEN,
+            &serde_json::json!({ "message": why }),
+        );
+    }
+    let body_bytes = body.as_ref().map_or(0, bytes::Bytes::len);
+    let decoded = body.and_then(|body| decode(&parts.headers, &body));
     let (encoding, export) = match decoded {
         Ok(decoded) => decoded,
         Err((status, message)) => {
@@ -306,6 +360,16 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> HttpResponse
         ),
         OtlpEncoding::Json => response(status, "application/json", "{}"),
     }
+}
+
+/// `body`, with its first byte changed while the receiver is told to tamper with bodies.
+fn tampered(shared: &Shared, body: bytes::Bytes) -> bytes::Bytes {
+    if !lock(&shared.state).faults.tamper_body || body.is_empty() {
+        return body;
+    }
+    let mut changed = body.to_vec();
+    changed[0] ^= 0x01;
+    changed.into()
 }
 
 type Rejection = (StatusCode, String);
