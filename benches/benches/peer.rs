@@ -35,7 +35,7 @@ use std::{
 };
 
 use base64::Engine as _;
-use criterion::{BatchSize, Criterion, criterion_group};
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
 use lambda_otel_lite::{
     LambdaSpanProcessor, OtlpStdoutSpanExporter, ProcessorMode, TelemetryCompletionHandler,
     create_traced_handler,
@@ -198,6 +198,42 @@ fn peer_setup() -> (TelemetryCompletionHandler, Dispatch, Arc<CountingOutput>) {
     (completion, dispatch, output)
 }
 
+/// Benchmarks the SDK's handler with `spans` spans as `peer/{id}`, then checks that every
+/// span it created was exported and no export failed. Returns how many invocations ran.
+fn bench_sdk(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    id: &str,
+    spans: u64,
+) -> u64 {
+    let tally = Cell::new(0u64);
+    let (exported_before, _) = serverless_sdk::export::stats();
+    group.bench_function(id, |b| {
+        b.to_async(rt).iter_batched(
+            || {
+                tally.set(tally.get() + spans);
+                event()
+            },
+            |e| async move {
+                if spans == 1 {
+                    sdk_one(e).await
+                } else {
+                    sdk_eleven(e).await
+                }
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    let (exported_after, failures) = serverless_sdk::export::stats();
+    assert_eq!(failures, 0, "peer/{id}: an export failed");
+    assert_eq!(
+        exported_after - exported_before,
+        tally.get(),
+        "peer/{id}: spans created and exported differ"
+    );
+    tally.get() / spans
+}
+
 fn peer(c: &mut Criterion) {
     print_conditions("peer");
     let sdk_written: Arc<Counter> = init_sdk();
@@ -247,31 +283,7 @@ fn peer(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("peer");
     for (name, spans) in [("1_span", 1u64), ("11_spans", 11)] {
-        let tally = Cell::new(0u64);
-        let (exported_before, _) = serverless_sdk::export::stats();
-        group.bench_function(format!("sdk/{name}"), |b| {
-            b.to_async(&rt).iter_batched(
-                || {
-                    tally.set(tally.get() + spans);
-                    event()
-                },
-                |e| async move {
-                    if spans == 1 {
-                        sdk_one(e).await
-                    } else {
-                        sdk_eleven(e).await
-                    }
-                },
-                BatchSize::SmallInput,
-            );
-        });
-        let (exported_after, failures) = serverless_sdk::export::stats();
-        assert_eq!(failures, 0, "peer/sdk/{name}: an export failed");
-        assert_eq!(
-            exported_after - exported_before,
-            tally.get(),
-            "peer/sdk/{name}: spans created and exported differ"
-        );
+        bench_sdk(&mut group, &rt, &format!("sdk/{name}"), spans);
 
         let invocations = Cell::new(0u64);
         let lines_before = output.lines.load(Ordering::Relaxed);
@@ -419,35 +431,11 @@ fn envelope_child(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("peer");
     for (name, spans) in [("1_span", 1u64), ("11_spans", 11)] {
-        let tally = Cell::new(0u64);
-        let (exported_before, _) = serverless_sdk::export::stats();
         let lines_before = output.lines.load(Ordering::Relaxed);
-        group.bench_function(format!("sdk_envelope/{name}"), |b| {
-            b.to_async(&rt).iter_batched(
-                || {
-                    tally.set(tally.get() + spans);
-                    event()
-                },
-                |e| async move {
-                    if spans == 1 {
-                        sdk_one(e).await
-                    } else {
-                        sdk_eleven(e).await
-                    }
-                },
-                BatchSize::SmallInput,
-            );
-        });
-        let (exported_after, failures) = serverless_sdk::export::stats();
-        assert_eq!(failures, 0, "peer/sdk_envelope/{name}: an export failed");
-        assert_eq!(
-            exported_after - exported_before,
-            tally.get(),
-            "peer/sdk_envelope/{name}: spans created and exported differ"
-        );
+        let invocations = bench_sdk(&mut group, &rt, &format!("sdk_envelope/{name}"), spans);
         assert_eq!(
             output.lines.load(Ordering::Relaxed) - lines_before,
-            tally.get() / spans,
+            invocations,
             "peer/sdk_envelope/{name}: one line per invocation"
         );
     }
