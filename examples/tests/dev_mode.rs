@@ -151,6 +151,25 @@ async fn dev_mode_shows_errors_with_their_first_frames() {
 }
 
 #[tokio::test]
+async fn dev_mode_draws_invocations_that_sampling_drops() {
+    let function = example_function!(
+        "spans",
+        &[
+            ("SERVERLESS_SDK_DEV", "true"),
+            ("OTEL_TRACES_SAMPLER", "always_off")
+        ]
+    )
+    .await;
+    let report = function.invoke(&events::eventbridge_schedule()).await;
+    function.response(&report);
+    let tree = waterfall(&function, &report).await;
+    assert!(tree[0].contains("· 10 spans ·"), "{tree:#?}");
+    // Sampled out: nothing was exported.
+    assert!(function.stdout_spans().is_empty());
+    function.stop().await;
+}
+
+#[tokio::test]
 async fn without_dev_mode_stderr_has_no_trees() {
     let function = example_function!("spans", &[("SERVERLESS_SDK_DEV", "false")]).await;
     let report = function.invoke(&events::eventbridge_schedule()).await;

@@ -380,6 +380,7 @@ async fn a_batch_where_every_record_failed_fails_the_invocation() {
         trace.root.attr_i64("serverless.batch.failed_count"),
         Some(2)
     );
+    assert_eq!(trace.records().len(), 2, "{}", trace.render());
     assert!(trace.records().iter().all(|s| s.is_error()));
     function.stop().await;
 }

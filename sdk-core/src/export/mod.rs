@@ -149,17 +149,11 @@ impl Pipeline {
                 Backend::Spans(exporter)
             }
             #[cfg(feature = "otlp-stdout")]
-            Exporter::OtlpStdout => Backend::Envelope {
-                writer: std::sync::Arc::new(Mutex::new(std::io::stdout())),
-                envelope: Box::new(envelope::Envelope::new(
-                    &service_name(&resource),
-                    config.otlp_stdout_level,
-                )),
-                max_line_bytes,
-            },
-            #[cfg(feature = "otlp-stdout")]
-            Exporter::OtlpStdoutWriter(writer) => Backend::Envelope {
-                writer,
+            Exporter::OtlpStdout | Exporter::OtlpStdoutWriter(_) => Backend::Envelope {
+                writer: match exporter {
+                    Exporter::OtlpStdoutWriter(writer) => writer,
+                    _ => std::sync::Arc::new(Mutex::new(std::io::stdout())),
+                },
                 envelope: Box::new(envelope::Envelope::new(
                     &service_name(&resource),
                     config.otlp_stdout_level,
@@ -179,7 +173,6 @@ impl Pipeline {
                 match otlp_http::OtlpHttp::build(
                     endpoint.as_deref(),
                     &config.otlp,
-                    config.export_timeout,
                     config.otlp_signing,
                 ) {
                     Ok(exporter) => Backend::Otlp(Box::new(exporter)),
@@ -231,7 +224,12 @@ impl Pipeline {
         {
             internal_error::report("panic", "the SDK panicked reading memory after a response");
         }
-        if !keep || finished.spans.is_empty() {
+        #[cfg(feature = "dev")]
+        let draw = self.dev_mode;
+        #[cfg(not(feature = "dev"))]
+        let draw = false;
+        // A developer sees every invocation, the ones sampling drops included.
+        if !(keep || draw) || finished.spans.is_empty() {
             return;
         }
         // Off the response path now (or with nothing after it): the time to symbolise.
@@ -246,7 +244,9 @@ impl Pipeline {
                 String::new()
             })
         });
-        self.send_counted(finished).await;
+        if keep {
+            self.send_counted(finished).await;
+        }
         #[cfg(feature = "dev")]
         if let Some(waterfall) = waterfall {
             crate::dev::print(&waterfall);
@@ -383,7 +383,8 @@ pub(crate) fn encode_line(
     }
 }
 
-/// Runs one export within `timeout`, when a tokio timer is available.
+/// Runs one export within `timeout`, when a tokio timer is available: the one bound on an
+/// export, whatever the backend.
 async fn within(
     timeout: Duration,
     export: impl Future<Output = Result<(), String>>,

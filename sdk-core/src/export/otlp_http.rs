@@ -11,7 +11,7 @@
 //! Requests to AWS X-Ray's OTLP endpoint are signed with SigV4 (`sigv4.rs`, the `xray`
 //! feature), as the last step before they are sent.
 
-use std::{io::Write, time::Duration};
+use std::io::Write;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
@@ -35,7 +35,6 @@ pub(crate) struct OtlpHttp {
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     compression: Compression,
-    timeout: Duration,
     /// Signs each request for AWS X-Ray, when the endpoint or the configuration asks for it.
     #[cfg(feature = "xray")]
     signer: Option<super::sigv4::Signer>,
@@ -43,12 +42,11 @@ pub(crate) struct OtlpHttp {
 
 impl OtlpHttp {
     /// The exporter for `endpoint` (a collector's base URL, set in code), else for the
-    /// environment's `otlp` settings, giving up on a request after `timeout`, signing each
+    /// environment's `otlp` settings, signing each
     /// request for AWS X-Ray as `signing` says. Makes no network call.
     pub(crate) fn build(
         endpoint: Option<&str>,
         otlp: &OtlpEnv,
-        timeout: Duration,
         signing: OtlpSigning,
     ) -> Result<Self, String> {
         let uri = match endpoint.filter(|e| !e.trim().is_empty()) {
@@ -82,7 +80,6 @@ impl OtlpHttp {
             uri,
             headers: otlp.headers.0.clone(),
             compression: otlp.compression,
-            timeout,
             #[cfg(feature = "xray")]
             signer,
         })
@@ -111,9 +108,10 @@ impl OtlpHttp {
         if let Some(signer) = &self.signer {
             signer.sign(&mut request, &signed_body)?;
         }
-        let response = tokio::time::timeout(self.timeout, self.client.request(request)?)
+        let response = self
+            .client
+            .request(request)?
             .await
-            .map_err(|_| format!("the collector did not answer within {:?}", self.timeout))?
             .map_err(|e| e.to_string())?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
@@ -164,8 +162,7 @@ mod tests {
             traces_endpoint: Some("http://env:4318/custom/traces".to_owned()),
             ..OtlpEnv::default()
         };
-        let (timeout, signing) = (Duration::from_secs(1), OtlpSigning::Off);
-        let build = |endpoint, otlp| OtlpHttp::build(endpoint, otlp, timeout, signing);
+        let build = |endpoint, otlp| OtlpHttp::build(endpoint, otlp, OtlpSigning::Off);
         let from_code = build(Some("http://code:4318/"), &otlp).expect("http");
         assert_eq!(from_code.uri, "http://code:4318/v1/traces");
         let from_env = build(None, &otlp).expect("http");

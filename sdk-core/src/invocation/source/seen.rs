@@ -43,7 +43,9 @@ pub(crate) fn remember_batch(keys: &[u64]) -> bool {
     };
     let mut table = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
     let seen = table[slot(*first)] == *first;
-    for key in keys {
+    // Last to first, so a later record sharing a slot never erases the first record's key,
+    // the one a redelivery is recognised by.
+    for key in keys.iter().rev() {
         table[slot(*key)] = *key;
     }
     seen
@@ -82,5 +84,15 @@ mod tests {
         assert!(remember_batch(&keys[1..]), "a retry from the second record");
         assert!(!remember_batch(&[stream_key("seen-d")]));
         assert!(!remember_batch(&[]));
+    }
+
+    #[test]
+    fn a_later_record_in_the_first_records_slot_does_not_erase_it() {
+        let first = stream_key("seen-slot-first");
+        // Another key of the same slot, later in the same batch.
+        let clash = first + SLOTS as u64;
+        assert_eq!(slot(first), slot(clash));
+        assert!(!remember_batch(&[first, clash]));
+        assert!(remember_batch(&[first, clash]), "the batch delivered again");
     }
 }
