@@ -3,12 +3,16 @@
 //! loop, under the kit's Runtime API, exporting OTLP/HTTP to the kit's receiver. An OTLP
 //! header (never in logs or telemetry), a sampler that keeps no success but every failure,
 //! SigV4 signing for X-Ray forced on and off, gzip, resource attributes and a disabled SDK;
-//! each setting made in code wins over the environment variable of the same setting.
+//! each setting made in code wins over the environment variable of the same setting. And an
+//! `https://` collector that cannot be reached: one stderr line per lost export, and the
+//! function answers as before.
 //!
 //! Each test re-executes this binary as the function process (`function_child`); the mode
 //! that `Function::test_child` passes names the configuration the process builds
 //! ([`config_for`]).
 #![allow(clippy::unwrap_used)]
+
+use std::net::Ipv4Addr;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use opentelemetry_sdk::trace::Sampler;
@@ -25,6 +29,7 @@ use serverless_sdk_tests::{
     runtime_api::InvokeOutcome,
     trace_view::invocation_roots as roots,
 };
+use tokio::net::TcpListener;
 
 const FUNCTION: &str = "e2e-config";
 
@@ -163,6 +168,12 @@ fn sdk_reports(function: &Function) -> Vec<Value> {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|report| report["source"] == "serverless_sdk")
         .collect()
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    listener.local_addr().unwrap().port()
 }
 
 /* --------------------------------------- tests -------------------------------------- */
@@ -405,4 +416,43 @@ async fn disabled_in_code_exports_nothing_and_changes_no_response() {
         .filter(|line| !line.trim().is_empty() && line.trim() != "running 1 test")
         .collect();
     assert!(stdout.is_empty(), "{stdout:#?}");
+}
+
+/// An `https://` collector that cannot be reached: a closed port (the connection refused)
+/// and a plain-HTTP server (the TLS handshake fails). Each lost export is one stderr line;
+/// the responses are as ever, and the next invocation is served and exported in the same
+/// way.
+#[tokio::test]
+async fn an_unreachable_https_collector_costs_one_stderr_line_per_export() {
+    let plain_http = OtlpReceiver::start().await.unwrap();
+    let endpoints = [
+        format!("https://127.0.0.1:{}", closed_port().await),
+        format!("https://{}", plain_http.addr()),
+    ];
+    for endpoint in &endpoints {
+        let function = start("plain", endpoint, &[]).await;
+        for (invocation, value) in [1, 2].into_iter().enumerate() {
+            invoke(&function, value).await;
+            settle(&function).await;
+            let reports = sdk_reports(&function);
+            assert_eq!(
+                reports.len(),
+                invocation + 1,
+                "{endpoint}: one line per lost export: {reports:#?}"
+            );
+            let report = &reports[invocation];
+            assert_eq!(report["kind"], "export", "{endpoint}: {report}");
+            assert_eq!(report["level"], "ERROR", "{endpoint}: {report}");
+            assert!(
+                report["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("export of 2 spans failed"),
+                "{endpoint}: {report}"
+            );
+        }
+        assert_eq!(function.api.stats().duplicate_responses, 0);
+        function.stop().await;
+    }
+    assert_eq!(plain_http.requests(), 0, "no request got past TLS");
 }
