@@ -139,7 +139,7 @@ impl OtlpHttp {
             .client
             .request(request)?
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| with_causes(&e))?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
             .collect()
@@ -153,6 +153,22 @@ impl OtlpHttp {
             Err(format!("the collector answered {status}: {text}"))
         }
     }
+}
+
+/// `error` and its sources, `: `-separated: a client's own message ("client error
+/// (Connect)") says nothing of the refused connection or the failed handshake under it.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -190,6 +206,27 @@ mod tests {
             .read_to_end(&mut out)
             .expect("gunzip");
         assert_eq!(out, request);
+    }
+
+    #[test]
+    fn an_error_is_told_with_its_causes() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        #[derive(Debug)]
+        struct Connect(std::io::Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Connect {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        assert_eq!(
+            with_causes(&Connect(refused)),
+            "client error (Connect): refused"
+        );
     }
 
     #[test]
