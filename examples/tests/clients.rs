@@ -13,7 +13,10 @@ use serverless_sdk_tests::prelude::*;
 /// the invocation, carrying no credentials.
 #[tokio::test]
 async fn clients_calls_become_client_spans() {
-    use serverless_sdk_tests::{moto::Moto, server};
+    use serverless_sdk_tests::{
+        moto::{Moto, SECRET_ACCESS_KEY},
+        server,
+    };
 
     let moto = Moto::start().await.unwrap_or_else(|e| panic!("{e}"));
     // The report bucket (moto does not check signatures).
@@ -33,15 +36,13 @@ async fn clients_calls_become_client_spans() {
     .await
     .expect("the rates API");
     let rates_url = format!("http://{}", rates.addr());
-    let secret = "moto-SECRET-clients-example";
     let env = |bucket: &'static str| {
-        vec![
+        let mut vars = vec![
             ("RATES_API_URL", rates_url.clone()),
             ("REPORTS_BUCKET", bucket.to_owned()),
-            ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
-            ("AWS_ACCESS_KEY_ID", "AKIDCLIENTSEXAMPLE".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", secret.to_owned()),
-        ]
+        ];
+        vars.extend(moto.function_env());
+        vars
     };
     for (bucket, status) in [("reports", 200), ("missing-bucket", 502)] {
         let vars = env(bucket);
@@ -75,7 +76,7 @@ async fn clients_calls_become_client_spans() {
             assert_eq!(s3.status_code, 2);
         }
         let telemetry = function.process.stdout_text();
-        assert!(!telemetry.contains(secret));
+        assert!(!telemetry.contains(SECRET_ACCESS_KEY));
         assert!(!telemetry.contains("Signature="));
         function.stop().await;
     }

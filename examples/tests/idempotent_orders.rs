@@ -8,7 +8,10 @@
 //! function's output while the test runs.
 
 use serde_json::{Value, json};
-use serverless_sdk_tests::{moto::Moto, prelude::*};
+use serverless_sdk_tests::{
+    moto::{Moto, SECRET_ACCESS_KEY},
+    prelude::*,
+};
 
 /// The `idempotencyKey` of `idempotent-order.json`: it must never leave the function.
 const KEY: &str = "checkout-7f3a9c2e-41d6-4b8a-9e15-c0d2b6a4f871";
@@ -17,12 +20,9 @@ const TABLE: &str = "idempotency";
 
 /// The example's environment for DynamoDB on `moto`.
 fn on_moto(moto: &Moto) -> Vec<(&'static str, String)> {
-    vec![
-        ("IDEMPOTENCY_TABLE", TABLE.to_owned()),
-        ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
-        ("AWS_ACCESS_KEY_ID", "AKIDIDEMPOTENTORDERS".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "moto-secret".to_owned()),
-    ]
+    let mut vars = vec![("IDEMPOTENCY_TABLE", TABLE.to_owned())];
+    vars.extend(moto.function_env());
+    vars
 }
 
 fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -162,7 +162,7 @@ async fn idempotent_orders_replays_the_first_response_from_dynamodb() {
     for process in [&function, &other] {
         let telemetry = process.process.stdout_text();
         assert!(!telemetry.contains(KEY), "the raw key left the function");
-        assert!(!telemetry.contains("moto-secret"));
+        assert!(!telemetry.contains(SECRET_ACCESS_KEY));
     }
     function.stop().await;
     other.stop().await;

@@ -62,12 +62,9 @@ async fn idempotent_sqs_orders_creates_one_order_per_body_in_dynamodb() {
     moto.create_idempotency_table(TABLE)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let vars = [
-        ("IDEMPOTENCY_TABLE", TABLE),
-        ("AWS_ENDPOINT_URL", moto.endpoint()),
-        ("AWS_ACCESS_KEY_ID", "AKIDIDEMPOTENTSQS"),
-        ("AWS_SECRET_ACCESS_KEY", "moto-secret"),
-    ];
+    let mut vars = vec![("IDEMPOTENCY_TABLE", TABLE.to_owned())];
+    vars.extend(moto.function_env());
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let function = example_function!("idempotent_sqs_orders", &vars).await;
     let batch = events::fixture("idempotent-sqs-orders.json");
 

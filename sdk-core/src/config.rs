@@ -369,6 +369,10 @@ pub struct Config {
     pub(crate) otlp_signing: OtlpSigning,
     /// The gzip level of [`Exporter::OtlpStdout`], 0–9.
     pub(crate) otlp_stdout_level: u32,
+    /// The `level` key of [`Exporter::OtlpStdout`]'s envelope
+    /// (`OTLP_STDOUT_SPAN_EXPORTER_LOG_LEVEL`), absent when unset.
+    #[cfg_attr(not(feature = "otlp-stdout"), allow(dead_code))]
+    pub(crate) otlp_stdout_log_level: Option<&'static str>,
     pub(crate) service_name: Option<Cow<'static, str>>,
     pub(crate) export_timeout: Duration,
     pub(crate) timeout_margin: Duration,
@@ -411,6 +415,27 @@ fn otlp_stdout_level_from_env(warnings: &mut Vec<String>) -> u32 {
             OTLP_STDOUT_DEFAULT_LEVEL
         }
     }
+}
+
+/// The `level` key of the envelope from `OTLP_STDOUT_SPAN_EXPORTER_LOG_LEVEL`, written as
+/// `otlp-stdout-span-exporter` writes it (`DEBUG`, `INFO`, `WARN`, `ERROR`); another value
+/// is reported and leaves the key out.
+fn otlp_stdout_log_level_from_env(warnings: &mut Vec<String>) -> Option<&'static str> {
+    const NAME: &str = "OTLP_STDOUT_SPAN_EXPORTER_LOG_LEVEL";
+    let value = env::var(NAME).ok().filter(|v| !v.trim().is_empty())?;
+    let level = match value.trim().to_ascii_lowercase().as_str() {
+        "debug" => "DEBUG",
+        "info" => "INFO",
+        "warn" | "warning" => "WARN",
+        "error" => "ERROR",
+        _ => {
+            warnings.push(format!(
+                "{NAME}={value:?} is not DEBUG, INFO, WARN or ERROR; the envelope has no level"
+            ));
+            return None;
+        }
+    };
+    Some(level)
 }
 
 /// Keys whose values never reach telemetry.
@@ -529,10 +554,12 @@ impl Config {
         let sdk_disabled = otel_env::read_sdk_disabled(&mut warnings);
         let otlp_signing = OtlpSigning::read_env(&mut warnings);
         let otlp_stdout_level = otlp_stdout_level_from_env(&mut warnings);
+        let otlp_stdout_log_level = otlp_stdout_log_level_from_env(&mut warnings);
         Self {
             exporter,
             otlp_signing,
             otlp_stdout_level,
+            otlp_stdout_log_level,
             service_name: env::var("OTEL_SERVICE_NAME")
                 .ok()
                 .filter(|s| !s.is_empty())
@@ -812,6 +839,10 @@ pub(crate) struct Settings {
     pub(crate) capture_client_errors: bool,
     /// Lower-case keys whose values are masked, the defaults included.
     pub(crate) redact_keys: Vec<String>,
+    /// Whether invocations record spans, events and tags. Off with `OTEL_SDK_DISABLED`:
+    /// an invocation keeps its root span only, for the handler's own bookkeeping, and
+    /// `capture_exception`, `tag_event` and child spans record nothing.
+    pub(crate) recording: bool,
 }
 
 impl Settings {
@@ -829,6 +860,7 @@ impl Settings {
             expose_errors: config.expose_errors,
             capture_client_errors: config.capture_client_errors,
             redact_keys,
+            recording: !config.sdk_disabled,
         }
     }
 }
@@ -839,6 +871,7 @@ impl Default for Settings {
             exporter: Exporter::None,
             otlp_signing: OtlpSigning::Auto,
             otlp_stdout_level: OTLP_STDOUT_DEFAULT_LEVEL,
+            otlp_stdout_log_level: None,
             service_name: None,
             export_timeout: Duration::from_secs(2),
             timeout_margin: Duration::from_millis(50),

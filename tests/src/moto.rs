@@ -42,6 +42,13 @@ pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
 /// How to install what [`Moto::start`] runs into the default `python3` by hand.
 pub const MOTO_INSTALL: &str = "python3 -m pip install 'moto[server]==5.2.5'";
 
+/// The access key id [`Moto::function_env`] gives functions (moto checks no signature).
+pub const ACCESS_KEY_ID: &str = "AKIDMOTOKIT";
+
+/// The secret key [`Moto::function_env`] gives functions: a test that a function's secrets
+/// stay out of its telemetry looks for it there.
+pub const SECRET_ACCESS_KEY: &str = "moto-kit-SECRET-3f9a1c";
+
 /// The interpreter everything starts from.
 const PYTHON: &str = "python3";
 
@@ -363,6 +370,30 @@ impl Moto {
         &self.endpoint
     }
 
+    /// The `AWS_*` variables that point a function's AWS SDK clients at this emulator:
+    /// `AWS_ENDPOINT_URL`, and the credentials [`ACCESS_KEY_ID`] and [`SECRET_ACCESS_KEY`].
+    /// The region is the kit's, which every function is given already.
+    ///
+    /// ```no_run
+    /// # async fn demo(moto: &serverless_sdk_tests::moto::Moto) {
+    /// let mut env = vec![("IDEMPOTENCY_TABLE", "idempotency".to_owned())];
+    /// env.extend(moto.function_env());
+    /// let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    /// let function =
+    ///     serverless_sdk_tests::function::Function::binary("target/debug/orders", "orders", &env)
+    ///         .await;
+    /// # let _ = function;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn function_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
+        ]
+    }
+
     /// Calls the DynamoDB operation `operation` (`"CreateTable"`, `"Scan"`, …) with `input`
     /// as the AWS SDKs send it (the JSON protocol, `X-Amz-Target: DynamoDB_20120810.<operation>`)
     /// and returns moto's answer. The request is made in [`REGION`](crate::runtime_api::REGION),
@@ -383,7 +414,7 @@ impl Moto {
         // moto finds the service and the region in the credential scope; it checks no
         // signature.
         let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential=AKIDMOTOKIT/20240101/{}/dynamodb/aws4_request, \
+            "AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20240101/{}/dynamodb/aws4_request, \
              SignedHeaders=host;x-amz-target, Signature=0",
             crate::runtime_api::REGION
         );

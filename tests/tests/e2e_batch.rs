@@ -119,12 +119,6 @@ fn function_child() {
 
 /* ------------------------------------ the events ------------------------------------ */
 
-/// The OpenTelemetry trace id of an X-Ray header.
-fn xray_trace_id(header: &str) -> String {
-    let root = XrayHeader::parse(header).unwrap().root;
-    root.trim_start_matches("1-").replace('-', "")
-}
-
 /// A fresh W3C `traceparent` and its trace id.
 fn traceparent() -> (String, String) {
     let trace = format!("{:032x}", fastrand::u128(1..));
@@ -272,7 +266,9 @@ async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() 
         root.attr_str("serverless.redelivery.reason"),
         Some("receive_count")
     );
-    let xray_trace = xray_trace_id(&xray);
+    let xray_trace = XrayHeader::parse(&xray)
+        .and_then(|header| header.otel_trace_id())
+        .unwrap();
     assert_eq!(
         link_traces(root),
         [xray_trace.as_str(), w3c_trace.as_str(), sns_trace.as_str()],

@@ -38,7 +38,7 @@ use serverless_sdk::{
 };
 use serverless_sdk_tests::{
     function::{Function, MODE_ENV, run_function_child},
-    moto::Moto,
+    moto::{ACCESS_KEY_ID, Moto, SECRET_ACCESS_KEY},
     otlp::FlatSpan,
     runtime_api::FunctionProcess,
     trace_view::Trace,
@@ -50,8 +50,6 @@ const AUTHORIZATION: &str = "Bearer sk-live-AUTHZ-5f2c9e";
 const SIGNATURE: &str = "9a8b7c6d5e4fSIGNATURE";
 const USERINFO_USER: &str = "alice-USERINFO";
 const USERINFO_PASSWORD: &str = "pw-USERINFO-77";
-const ACCESS_KEY_ID: &str = "AKIDMOTOE2ETEST";
-const SECRET_ACCESS_KEY: &str = "moto-SECRET-ACCESS-KEY-e2e";
 
 const BUCKET: &str = "invoices";
 const KEY: &str = "2024/07 final.pdf";

@@ -25,7 +25,7 @@ use serverless_sdk::{
     },
     serverless_handler,
 };
-use serverless_sdk_tests::moto::Moto;
+use serverless_sdk_tests::moto::{ACCESS_KEY_ID, Moto, SECRET_ACCESS_KEY};
 use tokio::sync::Notify;
 
 // ---------------------------------------------------------------------------------------
@@ -406,8 +406,13 @@ fn epoch_ms(t: SystemTime) -> u64 {
 /// A DynamoDB client for moto: plain HTTP through `hyper_util`, fixed credentials, no
 /// retries.
 fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let credentials =
-        aws_sdk_dynamodb::config::Credentials::new("AKIDIDEM", "moto-secret", None, None, "test");
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        None,
+        None,
+        "test",
+    );
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version_latest()
         .http_client(serverless_sdk_tests::moto::aws_http_client(

@@ -247,11 +247,7 @@ async fn drive() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let bucket = http::Request::put(format!("{}/orders-archive", moto.endpoint()))
                 .body(http_body_util::Full::new(bytes::Bytes::new()))?;
             serverless_sdk_tests::client::send(bucket).await?;
-            api_env.extend([
-                ("AWS_ENDPOINT_URL", moto.endpoint().to_owned()),
-                ("AWS_ACCESS_KEY_ID", "quickstart".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY", "quickstart".to_owned()),
-            ]);
+            api_env.extend(moto.function_env());
             Some(moto)
         }
         Err(error) => {

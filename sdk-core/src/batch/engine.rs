@@ -5,16 +5,18 @@ use std::{
     fmt,
     future::Future,
     panic::{AssertUnwindSafe, catch_unwind},
-    pin::Pin,
-    task::Poll,
 };
 
+use futures_util::stream::{self, StreamExt};
 use opentelemetry::{
     KeyValue,
     trace::{SpanKind, Status},
 };
 
-use super::{failure, records::Described};
+use super::{
+    failure,
+    records::{Described, RecordSpan},
+};
 use crate::{
     attributes as attr,
     invocation::{
@@ -64,14 +66,16 @@ where
     let mut report = Report::default();
     match order {
         Order::Any { limit } if limit > 1 => {
+            // On the caller's task, no spawn: the futures need be neither `Send` nor
+            // `'static`. They complete in any order; the report lists records in theirs.
             let tasks = records.into_iter().enumerate().map(|(index, record)| {
                 let described = describe(&record);
                 async move {
-                    let ok = run_one(parent, described.start(parent), record, handler).await;
+                    let ok = run_one(parent, described.span.start(parent), record, handler).await;
                     (index, described.id, ok)
                 }
             });
-            let mut done = run_bounded(tasks, limit).await;
+            let mut done: Vec<_> = stream::iter(tasks).buffer_unordered(limit).collect().await;
             done.sort_unstable_by_key(|(index, _, _)| *index);
             for (_, id, ok) in done {
                 report.count(ok, id);
@@ -80,7 +84,7 @@ where
         Order::Any { .. } => {
             for record in records {
                 let described = describe(&record);
-                let ok = run_one(parent, described.start(parent), record, handler).await;
+                let ok = run_one(parent, described.span.start(parent), record, handler).await;
                 report.count(ok, described.id);
             }
         }
@@ -93,15 +97,15 @@ where
                 let blocked =
                     stopped || group.is_some_and(|g| failed_groups.iter().any(|f| f == g));
                 if blocked {
-                    skip(parent, &described, whole_batch);
+                    skip(parent, described.span, group, whole_batch);
                     report.skipped += 1;
                     report.failed.push(described.id);
                     continue;
                 }
-                let ok = run_one(parent, described.start(parent), record, handler).await;
+                let ok = run_one(parent, described.span.start(parent), record, handler).await;
                 if !ok {
                     stopped = whole_batch;
-                    if let Some(group) = described.group.clone() {
+                    if let Some(group) = described.group {
                         failed_groups.push(group);
                     }
                 }
@@ -112,7 +116,7 @@ where
             let mut records = records.into_iter();
             while let Some(record) = records.next() {
                 let described = describe(&record);
-                let ok = run_one(parent, described.start(parent), record, handler).await;
+                let ok = run_one(parent, described.span.start(parent), record, handler).await;
                 report.count(ok, described.id);
                 if !ok {
                     // Lambda checkpoints before the failed record and delivers the rest again.
@@ -168,15 +172,16 @@ impl Report {
     }
 }
 
-impl Described {
-    /// Starts the record's CONSUMER span under `parent`.
-    fn start(&self, parent: Option<&Current>) -> SpanHandle {
+impl RecordSpan {
+    /// Starts the record's CONSUMER span under `parent`, with this name, these attributes
+    /// and links.
+    fn start(self, parent: Option<&Current>) -> SpanHandle {
         SpanHandle::start_linked(
             parent,
-            self.name.clone().into(),
+            self.name.into(),
             SpanKind::Consumer,
-            self.attributes.clone(),
-            self.links.clone(),
+            self.attributes,
+            self.links,
         )
     }
 }
@@ -216,10 +221,10 @@ where
 
 /// The span of a FIFO record reported failed without being run, with the `exception` event
 /// that says why.
-fn skip(parent: Option<&Current>, described: &Described, whole_batch: bool) {
-    let span = described.start(parent);
+fn skip(parent: Option<&Current>, record: RecordSpan, group: Option<&str>, whole_batch: bool) {
+    let span = record.start(parent);
     span.set_attribute(KeyValue::new(attr::BATCH_SKIPPED, true));
-    let message = match (&described.group, whole_batch) {
+    let message = match (group, whole_batch) {
         (Some(group), false) => {
             format!("not run: an earlier record of message group {group} failed in this batch")
         }
@@ -234,44 +239,4 @@ fn skip(parent: Option<&Current>, described: &Described, whole_batch: bool) {
     );
     span.record_report(&report, false);
     span.close();
-}
-
-/// Runs the futures `tasks` yields, at most `limit` at once, on the caller's task (no
-/// spawn: the futures need be neither `Send` nor `'static`). Their outputs, in the order
-/// they completed.
-async fn run_bounded<I, T>(tasks: I, limit: usize) -> Vec<T::Output>
-where
-    I: Iterator<Item = T>,
-    T: Future,
-{
-    let mut tasks = tasks;
-    let mut exhausted = false;
-    let mut running: Vec<Pin<Box<T>>> = Vec::with_capacity(limit);
-    let mut done = Vec::new();
-    std::future::poll_fn(|cx| {
-        loop {
-            while !exhausted && running.len() < limit {
-                match tasks.next() {
-                    Some(task) => running.push(Box::pin(task)),
-                    None => exhausted = true,
-                }
-            }
-            let before = done.len();
-            running.retain_mut(|task| match task.as_mut().poll(cx) {
-                Poll::Ready(output) => {
-                    done.push(output);
-                    false
-                }
-                Poll::Pending => true,
-            });
-            if exhausted && running.is_empty() {
-                return Poll::Ready(());
-            }
-            if done.len() == before {
-                return Poll::Pending;
-            }
-        }
-    })
-    .await;
-    done
 }

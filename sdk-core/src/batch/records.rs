@@ -17,15 +17,22 @@ use crate::{
 /// A record, described before it is handed to its handler.
 #[derive(Debug)]
 pub(crate) struct Described {
+    /// What its CONSUMER span starts with (moved into the span when it starts).
+    pub(crate) span: RecordSpan,
+    /// What the partial-failure response names it by.
+    pub(crate) id: String,
+    /// The FIFO message group.
+    pub(crate) group: Option<String>,
+}
+
+/// The name, attributes and links of a record's CONSUMER span.
+#[derive(Debug)]
+pub(crate) struct RecordSpan {
     /// `process {destination}`.
     pub(crate) name: String,
     pub(crate) attributes: Vec<KeyValue>,
     /// The record's producer.
     pub(crate) links: Vec<Link>,
-    /// What the partial-failure response names it by.
-    pub(crate) id: String,
-    /// The FIFO message group.
-    pub(crate) group: Option<String>,
 }
 
 impl Described {
@@ -34,12 +41,14 @@ impl Described {
         let mut attributes = messaging(system, destination);
         attributes.push(KeyValue::new(attr::MESSAGING_MESSAGE_ID, id.clone()));
         Self {
-            name: match destination {
-                Some(d) => format!("process {d}"),
-                None => "process".to_owned(),
+            span: RecordSpan {
+                name: match destination {
+                    Some(d) => format!("process {d}"),
+                    None => "process".to_owned(),
+                },
+                attributes,
+                links: Vec::new(),
             },
-            attributes,
-            links: Vec::new(),
             id,
             group: None,
         }
@@ -58,6 +67,7 @@ pub(crate) fn sqs(message: &SqsMessage) -> Described {
         .unwrap_or(0);
     if received > 1 {
         described
+            .span
             .attributes
             .push(KeyValue::new(attr::REDELIVERED, true));
     }
@@ -78,7 +88,7 @@ pub(crate) fn sqs(message: &SqsMessage) -> Described {
         &mut producers,
         message.body.as_deref().and_then(sns_envelope_traceparent),
     );
-    described.links = producers.iter().filter_map(link_to).collect();
+    described.span.links = producers.iter().filter_map(link_to).collect();
     described
 }
 
@@ -99,7 +109,7 @@ pub(crate) fn kinesis(record: &KinesisEventRecord) -> Described {
     let mut described = Described::new("aws_kinesis", record.event_source_arn.as_deref(), id);
     let shard = record.event_id.as_deref().and_then(|id| id.split_once(':'));
     if let Some((shard, _)) = shard {
-        described.attributes.push(KeyValue::new(
+        described.span.attributes.push(KeyValue::new(
             attr::MESSAGING_DESTINATION_PARTITION_ID,
             shard.to_owned(),
         ));

@@ -15,7 +15,7 @@ use opentelemetry::{
 
 use super::{
     engine::{self, Order, Report},
-    records::Described,
+    records::{Described, RecordSpan},
 };
 use crate::{
     attributes as attr,
@@ -63,12 +63,14 @@ fn in_group(group: &'static str, id: &'static str, does: Does) -> Rec {
 
 fn describe(record: &Rec) -> Described {
     Described {
-        name: format!("process {}", record.id),
-        attributes: vec![opentelemetry::KeyValue::new(
-            attr::MESSAGING_MESSAGE_ID,
-            record.id,
-        )],
-        links: Vec::new(),
+        span: RecordSpan {
+            name: format!("process {}", record.id),
+            attributes: vec![opentelemetry::KeyValue::new(
+                attr::MESSAGING_MESSAGE_ID,
+                record.id,
+            )],
+            links: Vec::new(),
+        },
         id: record.id.to_owned(),
         group: record.group.map(str::to_owned),
     }

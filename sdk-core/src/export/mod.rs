@@ -17,6 +17,8 @@ pub(crate) mod convert;
 pub(crate) mod enrich;
 #[cfg(feature = "otlp-stdout")]
 pub(crate) mod envelope;
+#[cfg(any(feature = "otlp", feature = "otlp-stdout"))]
+pub(crate) mod gzip;
 pub(crate) mod json;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp_http;
@@ -25,6 +27,7 @@ pub(crate) mod otlp_json;
 pub(crate) mod proto;
 pub(crate) mod records;
 pub(crate) mod resource;
+pub(crate) mod reuse;
 pub(crate) mod sampling;
 #[cfg(feature = "xray")]
 pub(crate) mod sigv4;
@@ -34,7 +37,7 @@ pub(crate) mod transport;
 use std::{
     borrow::Cow,
     sync::{
-        Mutex, PoisonError, TryLockError,
+        Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -51,18 +54,13 @@ use crate::{
     invocation::{Finished, current::CatchUnwindIn},
 };
 use records::{InvocationView, Plan};
+use reuse::Reused;
 
 enum Backend {
-    /// One OTLP/JSON line per invocation.
+    /// One line per invocation on a writer (stdout unless the user gave one).
     Line {
         writer: SharedWriter,
-        max_line_bytes: usize,
-    },
-    /// One `otlp-stdout-span-exporter` envelope line per invocation.
-    #[cfg(feature = "otlp-stdout")]
-    Envelope {
-        writer: SharedWriter,
-        envelope: Box<envelope::Envelope>,
+        format: LineFormat,
         max_line_bytes: usize,
     },
     #[cfg(feature = "otlp")]
@@ -70,6 +68,15 @@ enum Backend {
     /// A user's OpenTelemetry exporter, fed `SpanData`.
     Spans(BoxedSpanExporter),
     None,
+}
+
+/// What an invocation's line is.
+enum LineFormat {
+    /// An OTLP/JSON `ExportTraceServiceRequest`.
+    OtlpJson,
+    /// The envelope of `otlp-stdout-span-exporter`.
+    #[cfg(feature = "otlp-stdout")]
+    Envelope(Box<envelope::Envelope>),
 }
 
 /// When an invocation is exported.
@@ -88,21 +95,15 @@ pub(crate) struct Pipeline {
     emf_metrics: bool,
     /// Which successful invocations are exported; `None`: all of them.
     sampler: Option<Box<dyn opentelemetry_sdk::trace::ShouldSample>>,
-    /// `OTEL_SDK_DISABLED`: nothing at all leaves the process.
-    disabled: bool,
     /// Dev mode: each invocation's waterfall on stderr too.
     #[cfg(feature = "dev")]
     dev_mode: bool,
     json: json::JsonPrelude,
     #[cfg(any(feature = "otlp", feature = "otlp-stdout"))]
     proto: proto::ProtoPrelude,
-    /// The buffer every invocation is encoded into, reused (an invocation exported while
-    /// another one holds it gets its own).
-    buffer: Mutex<Vec<u8>>,
+    /// The buffer every invocation is encoded into.
+    buffer: Reused<Vec<u8>>,
 }
-
-/// A buffer that grew past this after a large invocation is given back.
-const KEPT_BUFFER_BYTES: usize = 1024 * 1024;
 
 static EXPORTED_SPANS: AtomicU64 = AtomicU64::new(0);
 static FAILED_EXPORTS: AtomicU64 = AtomicU64::new(0);
@@ -128,38 +129,32 @@ impl Pipeline {
             resource::build_resource(config.service_name.as_deref(), &config.resource_attributes);
         let scope = resource::scope();
         let max_line_bytes = config.limits.max_line_bytes;
-        let stdout = || Backend::Line {
-            writer: std::sync::Arc::new(Mutex::new(std::io::stdout())),
+        let line = |writer: Option<SharedWriter>, format| Backend::Line {
+            writer: writer.unwrap_or_else(|| std::sync::Arc::new(Mutex::new(std::io::stdout()))),
+            format,
             max_line_bytes,
         };
-        let exporter = if config.sdk_disabled {
-            Exporter::None
-        } else {
-            std::mem::replace(&mut config.exporter, Exporter::None)
-        };
-        let backend = match exporter {
+        let stdout = || line(None, LineFormat::OtlpJson);
+        let backend = match std::mem::replace(&mut config.exporter, Exporter::None) {
             Exporter::Console => stdout(),
-            Exporter::Writer(writer) => Backend::Line {
-                writer,
-                max_line_bytes,
-            },
+            Exporter::Writer(writer) => line(Some(writer), LineFormat::OtlpJson),
             Exporter::None => Backend::None,
             Exporter::SpanExporter(mut exporter) => {
                 exporter.set_resource(&resource);
                 Backend::Spans(exporter)
             }
             #[cfg(feature = "otlp-stdout")]
-            Exporter::OtlpStdout | Exporter::OtlpStdoutWriter(_) => Backend::Envelope {
-                writer: match exporter {
-                    Exporter::OtlpStdoutWriter(writer) => writer,
-                    _ => std::sync::Arc::new(Mutex::new(std::io::stdout())),
+            exporter @ (Exporter::OtlpStdout | Exporter::OtlpStdoutWriter(_)) => line(
+                match exporter {
+                    Exporter::OtlpStdoutWriter(writer) => Some(writer),
+                    _ => None,
                 },
-                envelope: Box::new(envelope::Envelope::new(
+                LineFormat::Envelope(Box::new(envelope::Envelope::new(
                     &service_name(&resource),
                     config.otlp_stdout_level,
-                )),
-                max_line_bytes,
-            },
+                    config.otlp_stdout_log_level,
+                ))),
+            ),
             #[cfg(not(feature = "otlp-stdout"))]
             Exporter::OtlpStdout | Exporter::OtlpStdoutWriter(_) => {
                 internal_error::report(
@@ -199,20 +194,23 @@ impl Pipeline {
             timeout: config.export_timeout,
             emf_metrics: config.emf_metrics,
             sampler: config.sampler.take(),
-            disabled: config.sdk_disabled,
             #[cfg(feature = "dev")]
             dev_mode: config.dev_mode,
             json: json::prelude(&resource, scope),
             #[cfg(any(feature = "otlp", feature = "otlp-stdout"))]
             proto: proto::prelude(&resource, scope),
-            buffer: Mutex::new(Vec::new()),
+            buffer: Reused::new(Vec::new, reuse::oversized_buffer),
         }
     }
 
     /// Exports one closed invocation, within the export timeout. A panic in an exporter is
     /// caught and reported, never passed on to the function.
     pub(crate) async fn export(&self, mut finished: Finished, when: When) {
-        if self.disabled {
+        #[cfg(feature = "dev")]
+        let draw = self.dev_mode;
+        #[cfg(not(feature = "dev"))]
+        let draw = false;
+        if matches!(self.backend, Backend::None) && !draw {
             return;
         }
         let keep = sampling::keep(self.sampler.as_deref(), &finished);
@@ -224,10 +222,6 @@ impl Pipeline {
         {
             internal_error::report("panic", "the SDK panicked reading memory after a response");
         }
-        #[cfg(feature = "dev")]
-        let draw = self.dev_mode;
-        #[cfg(not(feature = "dev"))]
-        let draw = false;
         // A developer sees every invocation, the ones sampling drops included.
         if !(keep || draw) || finished.spans.is_empty() {
             return;
@@ -280,22 +274,12 @@ impl Pipeline {
             Backend::None => Ok(()),
             Backend::Line {
                 writer,
+                format,
                 max_line_bytes,
-            } => self.with_buffer(|buf| {
-                encode_line(&self.json, &finished, *max_line_bytes, buf)?;
-                let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-                writer
-                    .write_all(buf)
-                    .and_then(|()| writer.flush())
-                    .map_err(|e| Cow::Owned(e.to_string()))
-            }),
-            #[cfg(feature = "otlp-stdout")]
-            Backend::Envelope {
-                writer,
-                envelope,
-                max_line_bytes,
-            } => self.with_buffer(|buf| {
-                envelope.write(&self.proto, &finished, *max_line_bytes, buf)?;
+            } => self.buffer.with(|buf| {
+                fit_line(&finished, *max_line_bytes, buf, |view, line| {
+                    self.write_line(format, view, line)
+                })?;
                 let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
                 writer
                     .write_all(buf)
@@ -304,11 +288,9 @@ impl Pipeline {
             }),
             #[cfg(feature = "otlp")]
             Backend::Otlp(exporter) => {
-                let body = self.with_buffer(|buf| {
-                    let start =
-                        proto::encode(&self.proto, &InvocationView::new(&finished, Plan::All), buf);
-                    bytes::Bytes::copy_from_slice(&buf[start..])
-                });
+                let view = InvocationView::new(&finished, Plan::All);
+                let body =
+                    exporter.body(|buf| proto::encode(&self.proto, &view, buf), &self.buffer)?;
                 drop(finished);
                 within(self.timeout, exporter.send(body)).await
             }
@@ -322,22 +304,21 @@ impl Pipeline {
         }
     }
 
-    /// Runs `f` with the reused buffer, or with a new one while another export holds it.
-    fn with_buffer<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        match self.buffer.try_lock() {
-            Ok(mut buf) => {
-                let result = f(&mut buf);
-                if buf.capacity() > KEPT_BUFFER_BYTES {
-                    *buf = Vec::new();
-                }
-                result
+    /// Appends one invocation's line, its newline included, to `line`.
+    fn write_line(
+        &self,
+        format: &LineFormat,
+        view: &InvocationView<'_>,
+        line: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        match format {
+            LineFormat::OtlpJson => {
+                json::write_request(&self.json, view, line);
+                line.push(b'\n');
+                Ok(())
             }
-            Err(TryLockError::Poisoned(poisoned)) => {
-                let mut buf = poisoned.into_inner();
-                buf.clear();
-                f(&mut buf)
-            }
-            Err(TryLockError::WouldBlock) => f(&mut Vec::new()),
+            #[cfg(feature = "otlp-stdout")]
+            LineFormat::Envelope(envelope) => envelope.write(&self.proto, view, line),
         }
     }
 }
@@ -351,36 +332,50 @@ fn service_name(resource: &opentelemetry_sdk::Resource) -> String {
         .unwrap_or_default()
 }
 
-/// Encodes `finished` as one OTLP/JSON line and its newline into `buf`, within
-/// `max_line_bytes`: a line that would be longer keeps the root span and every failed
-/// span, counting the others on the root (`serverless.export.dropped_spans`); if that is
-/// still too long, each span keeps its identity and status only
+/// Writes `finished` into `line` (cleared first) with `write`, within `max_line_bytes`
+/// (the newline included): a line that would be longer keeps the root span and every
+/// failed span, counting the others on the root (`serverless.export.dropped_spans`); if
+/// that is still too long, each span keeps its identity and status only
 /// (`serverless.export.truncated`).
-pub(crate) fn encode_line(
-    prelude: &json::JsonPrelude,
+pub(crate) fn fit_line(
     finished: &Finished,
     max_line_bytes: usize,
-    buf: &mut Vec<u8>,
+    line: &mut Vec<u8>,
+    mut write: impl FnMut(&InvocationView<'_>, &mut Vec<u8>) -> Result<(), String>,
 ) -> Result<(), Cow<'static, str>> {
     let mut plan = Plan::All;
     loop {
-        buf.clear();
-        json::write_request(prelude, &InvocationView::new(finished, plan), buf);
-        if buf.len() <= max_line_bytes {
-            buf.push(b'\n');
+        line.clear();
+        write(&InvocationView::new(finished, plan), line).map_err(Cow::Owned)?;
+        if line.len() <= max_line_bytes {
             return Ok(());
         }
         match plan.smaller(finished) {
             Some(smaller) => plan = smaller,
             None => {
                 return Err(format!(
-                    "an invocation's telemetry is {} bytes even after truncation (limit {max_line_bytes})",
-                    buf.len(),
+                    "an invocation's line is {} bytes even after truncation (limit {max_line_bytes})",
+                    line.len(),
                 )
                 .into());
             }
         }
     }
+}
+
+/// [`fit_line`] for the OTLP/JSON line.
+#[cfg(test)]
+pub(crate) fn encode_line(
+    prelude: &json::JsonPrelude,
+    finished: &Finished,
+    max_line_bytes: usize,
+    line: &mut Vec<u8>,
+) -> Result<(), Cow<'static, str>> {
+    fit_line(finished, max_line_bytes, line, |view, line| {
+        json::write_request(prelude, view, line);
+        line.push(b'\n');
+        Ok(())
+    })
 }
 
 /// Runs one export within `timeout`, when a tokio timer is available: the one bound on an

@@ -11,13 +11,13 @@
 //! Requests to AWS X-Ray's OTLP endpoint are signed with SigV4 (`sigv4.rs`, the `xray`
 //! feature), as the last step before they are sent.
 
-use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 
-use super::transport::Transport;
+use super::{gzip::Gzip, reuse::Reused, transport::Transport};
 
 use crate::config::{Compression, OtlpEnv, OtlpSigning, join};
 #[cfg(not(feature = "xray"))]
@@ -34,7 +34,10 @@ pub(crate) struct OtlpHttp {
     client: Transport,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
-    compression: Compression,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`: the body gzipped at the default level.
+    gzip: Option<Gzip>,
+    /// The length of the last uncompressed body: the capacity of the next one.
+    last_body_len: AtomicUsize,
     /// Signs each request for AWS X-Ray, when the endpoint or the configuration asks for it.
     #[cfg(feature = "xray")]
     signer: Option<super::sigv4::Signer>,
@@ -79,23 +82,47 @@ impl OtlpHttp {
             client,
             uri,
             headers: otlp.headers.0.clone(),
-            compression: otlp.compression,
+            gzip: (otlp.compression == Compression::Gzip).then(|| Gzip::new(6)),
+            last_body_len: AtomicUsize::new(0),
             #[cfg(feature = "xray")]
             signer,
         })
     }
 
-    /// Sends one encoded `ExportTraceServiceRequest`; an answer other than 2xx is an error.
+    /// One invocation's request body, `encode` writing its `ExportTraceServiceRequest`
+    /// into a buffer and returning where it starts there. Gzipped, it is encoded into the
+    /// reused `buffer` and compressed into a buffer of its own; uncompressed, it is encoded
+    /// into a buffer of its own that becomes the body without a copy.
+    pub(crate) fn body(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> usize,
+        buffer: &Reused<Vec<u8>>,
+    ) -> Result<Bytes, String> {
+        match &self.gzip {
+            Some(gzip) => buffer.with(|buf| {
+                let start = encode(buf);
+                let mut body = Vec::new();
+                gzip.append(&buf[start..], &mut body)
+                    .map_err(|e| format!("cannot gzip the request: {e}"))?;
+                Ok(Bytes::from(body))
+            }),
+            None => {
+                let mut body = Vec::with_capacity(self.last_body_len.load(Ordering::Relaxed));
+                let start = encode(&mut body);
+                self.last_body_len.store(body.len(), Ordering::Relaxed);
+                Ok(Bytes::from(body).slice(start..))
+            }
+        }
+    }
+
+    /// Sends one request body made by [`OtlpHttp::body`]; an answer other than 2xx is an
+    /// error.
     pub(crate) async fn send(&self, body: Bytes) -> Result<(), String> {
         let mut request = http::Request::post(self.uri.clone())
             .header(http::header::CONTENT_TYPE, "application/x-protobuf");
-        let body = match self.compression {
-            Compression::Gzip => {
-                request = request.header(http::header::CONTENT_ENCODING, "gzip");
-                gzip(&body).map_err(|e| format!("cannot gzip the request: {e}"))?
-            }
-            Compression::None => body,
-        };
+        if self.gzip.is_some() {
+            request = request.header(http::header::CONTENT_ENCODING, "gzip");
+        }
         #[cfg(feature = "xray")]
         let signed_body = body.clone();
         let mut request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
@@ -112,7 +139,7 @@ impl OtlpHttp {
             .client
             .request(request)?
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| with_causes(&e))?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
             .collect()
@@ -128,14 +155,20 @@ impl OtlpHttp {
     }
 }
 
-/// `body` gzipped at the default level.
-fn gzip(body: &[u8]) -> std::io::Result<Bytes> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4 + 64),
-        flate2::Compression::default(),
-    );
-    encoder.write_all(body)?;
-    encoder.finish().map(Bytes::from)
+/// `error` and its sources, `: `-separated: a client's own message ("client error
+/// (Connect)") says nothing of the refused connection or the failed handshake under it.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -145,15 +178,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gzip_round_trips() {
-        let body = b"an ExportTraceServiceRequest".repeat(50);
-        let zipped = gzip(&body).expect("gzip");
-        assert!(zipped.len() < body.len());
+    fn a_gzipped_body_decodes_and_a_plain_one_is_the_encoded_request() {
+        let request = b"an ExportTraceServiceRequest".repeat(50);
+        let encode = |buf: &mut Vec<u8>| {
+            buf.clear();
+            buf.extend_from_slice(b"room");
+            buf.extend_from_slice(&request);
+            4
+        };
+        let buffer = Reused::new(Vec::new, crate::export::reuse::oversized_buffer);
+        let plain = OtlpHttp::build(None, &OtlpEnv::default(), OtlpSigning::Off).expect("http");
+        let body = plain.body(encode, &buffer).expect("plain");
+        assert_eq!(&body[..], &request[..]);
+        assert_eq!(
+            plain.last_body_len.load(Ordering::Relaxed),
+            request.len() + 4
+        );
+        let otlp = OtlpEnv {
+            compression: Compression::Gzip,
+            ..OtlpEnv::default()
+        };
+        let zipped = OtlpHttp::build(None, &otlp, OtlpSigning::Off).expect("http");
+        let body = zipped.body(encode, &buffer).expect("gzip");
+        assert!(body.len() < request.len());
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&zipped[..])
+        flate2::read::GzDecoder::new(&body[..])
             .read_to_end(&mut out)
             .expect("gunzip");
-        assert_eq!(out, body);
+        assert_eq!(out, request);
+    }
+
+    #[test]
+    fn an_error_is_told_with_its_causes() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        #[derive(Debug)]
+        struct Connect(std::io::Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Connect {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        assert_eq!(
+            with_causes(&Connect(refused)),
+            "client error (Connect): refused"
+        );
     }
 
     #[test]

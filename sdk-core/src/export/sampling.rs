@@ -17,11 +17,37 @@ static KEPT: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Invocations kept and dropped by sampling so far in this process. Every invocation is
-/// counted once, kept when no sampler is configured.
+/// counted once, kept when no sampler is configured; a failed invocation is always kept.
 ///
 /// ```
+/// use std::sync::{Arc, Mutex};
+///
+/// use lambda_runtime::{Context, LambdaEvent};
+/// use opentelemetry_sdk::trace::Sampler;
+/// use serverless_sdk::{Config, export::Exporter, serverless_handler};
+///
+/// #[serverless_handler]
+/// async fn handler(event: LambdaEvent<bool>) -> Result<(), std::io::Error> {
+///     match event.payload {
+///         true => Ok(()),
+///         false => Err(std::io::Error::other("the order was refused")),
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // A sampler that keeps no successful invocation.
+/// serverless_sdk::init(
+///     Config::from_env()
+///         .with_sampler(Sampler::AlwaysOff)
+///         .with_exporter(Exporter::Writer(Arc::new(Mutex::new(std::io::sink())))),
+/// );
+/// for succeeds in [true, true, true, false] {
+///     let _ = handler(LambdaEvent::new(succeeds, Context::default())).await;
+/// }
 /// let (kept, dropped) = serverless_sdk::export::sampling_stats();
-/// assert_eq!((kept, dropped), (0, 0), "nothing has run yet");
+/// assert_eq!(kept, 1, "the failed invocation is kept whatever the sampler says");
+/// assert_eq!(dropped, 3, "the successful ones are dropped");
+/// # });
 /// ```
 #[must_use]
 pub fn sampling_stats() -> (u64, u64) {

@@ -1,13 +1,13 @@
 //! SigV4 signing of OTLP/HTTP requests, for AWS X-Ray's OTLP endpoint
 //! (`https://xray.{region}.amazonaws.com/v1/traces`).
 //!
-//! The function's own credentials are read from the environment at each export
-//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, which Lambda sets
-//! and may rotate): no AWS SDK client, no credentials provider chain, nothing at cold start
-//! but the region. A request is signed last, after every header and any compression, so the
+//! The function's own credentials are read from the environment once, at the first export
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, which Lambda sets for
+//! the life of the execution environment): no AWS SDK client, no credentials provider
+//! chain, nothing at cold start but the region. A request is signed last, after every header and any compression, so the
 //! signature covers the bytes that are sent.
 
-use std::{env, time::SystemTime};
+use std::{env, sync::OnceLock, time::SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::{
@@ -25,6 +25,8 @@ pub(crate) const XRAY_SERVICE: &str = "xray";
 pub(crate) struct Signer {
     region: String,
     service: &'static str,
+    /// The environment's credentials, read at the first signing; `None` if they are not set.
+    credentials: OnceLock<Option<Credentials>>,
 }
 
 /// The region of an X-Ray endpoint host, `xray.{region}.amazonaws.com`.
@@ -68,32 +70,24 @@ impl Signer {
         Ok(Some(Self {
             region,
             service: XRAY_SERVICE,
+            credentials: OnceLock::new(),
         }))
     }
 
-    /// Signs `request`, whose body is `body` (the exact bytes sent), with the credentials in
-    /// the environment now: adds `x-amz-date`, `authorization` and, with a session token,
+    /// Signs `request`, whose body is `body` (the exact bytes sent), with the environment's
+    /// credentials: adds `x-amz-date`, `authorization` and, with a session token,
     /// `x-amz-security-token`. Errors name what is missing, never a secret.
     pub(crate) fn sign<B>(
         &self,
         request: &mut http::Request<B>,
         body: &[u8],
     ) -> Result<(), String> {
-        let (Some(access_key), Some(secret_key)) =
-            (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
-        else {
+        let Some(credentials) = self.credentials.get_or_init(credentials_from_env) else {
             return Err(
                 "SigV4: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; not sent".into(),
             );
         };
-        let credentials = Credentials::new(
-            access_key,
-            secret_key,
-            var("AWS_SESSION_TOKEN"),
-            None,
-            "environment",
-        );
-        self.sign_with(request, body, credentials, SystemTime::now())
+        self.sign_with(request, body, credentials.clone(), SystemTime::now())
     }
 
     /// [`Signer::sign`] with the given credentials and time.
@@ -142,6 +136,17 @@ impl Signer {
     }
 }
 
+/// The credentials Lambda puts in the function's environment.
+fn credentials_from_env() -> Option<Credentials> {
+    Some(Credentials::new(
+        var("AWS_ACCESS_KEY_ID")?,
+        var("AWS_SECRET_ACCESS_KEY")?,
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "environment",
+    ))
+}
+
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -187,6 +192,7 @@ mod tests {
         let signer = Signer {
             region: "eu-west-1".into(),
             service: XRAY_SERVICE,
+            credentials: OnceLock::new(),
         };
         let mut request = http::Request::post("http://xray.eu-west-1.amazonaws.com/v1/traces")
             .header("content-type", "application/x-protobuf")

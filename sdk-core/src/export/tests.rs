@@ -456,12 +456,12 @@ fn the_envelope_payload_is_the_protobuf_request_gzipped() {
     let expected = reference(invocation(&backtrace, true, true));
     let mut finished = invocation(&backtrace, true, true);
     finished.resolve_backtraces();
-    let envelope = super::envelope::Envelope::new("check\"out", 6);
+    let envelope = super::envelope::Envelope::new("check\"out", 6, Some("INFO"));
     let prelude = proto::prelude(&test_resource(), resource::scope());
     let mut line = Vec::new();
-    envelope
-        .write(&prelude, &finished, usize::MAX, &mut line)
-        .unwrap();
+    let write =
+        |view: &InvocationView<'_>, line: &mut Vec<u8>| envelope.write(&prelude, view, line);
+    super::fit_line(&finished, usize::MAX, &mut line, write).unwrap();
     assert_eq!(line.pop(), Some(b'\n'), "one line, newline-terminated");
     assert!(!line.contains(&b'\n'));
     let text = String::from_utf8(line).unwrap();
@@ -470,7 +470,7 @@ fn the_envelope_payload_is_the_protobuf_request_gzipped() {
                 \"content-type\":\"application/x-protobuf\",\"content-encoding\":\"gzip\",\"payload\":\"";
     assert!(text.starts_with(head), "{}", &text[..200]);
     assert!(
-        text.ends_with("\",\"base64\":true}"),
+        text.ends_with("\",\"base64\":true,\"level\":\"INFO\"}"),
         "{}",
         &text[text.len() - 50..]
     );
@@ -490,8 +490,7 @@ fn the_envelope_payload_is_the_protobuf_request_gzipped() {
     // written again from fewer spans, the root kept.
     let mut small = Vec::new();
     let limit = text.len() / 2;
-    envelope
-        .write(&prelude, &finished, limit, &mut small)
-        .unwrap();
+    super::fit_line(&finished, limit, &mut small, write).unwrap();
     assert!(small.len() <= limit, "{} > {limit}", small.len());
+    assert!(small.len() < text.len() / 2, "written from fewer spans");
 }

@@ -28,16 +28,8 @@ use crate::{
 
 static TIMERS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 
-/// The runtime to make a timer in: the current one, unless it was found to have no time
-/// driver.
-fn timer_runtime() -> Option<Handle> {
-    if TIMERS_UNAVAILABLE.load(Ordering::Relaxed) {
-        return None;
-    }
-    Handle::try_current().ok()
-}
-
-/// A timer of `runtime` firing `after` from now, if the runtime has a time driver.
+/// A timer of `runtime` firing `after` from now, if the runtime has a time driver (once a
+/// runtime was found to have none, no timer is tried again).
 fn timer(after: Duration, runtime: &Handle) -> Option<tokio::time::Sleep> {
     if TIMERS_UNAVAILABLE.load(Ordering::Relaxed) {
         return None;
@@ -67,7 +59,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         // The runtime to make the timer in, the one current when the watch started; `None`
-        // when there is no timer to make.
+        // when there is no timer to make (unarmed, no deadline, no runtime).
         due: Option<Handle>,
         #[pin]
         sleep: Option<tokio::time::Sleep>,
@@ -81,7 +73,7 @@ impl<F> Watched<F> {
     /// (the invocation's opener watches it; whoever joins it does not).
     pub(crate) fn new(inner: F, inv: Arc<Invocation>, armed: bool) -> Self {
         let due = if armed && inv.remaining().is_some() {
-            timer_runtime()
+            Handle::try_current().ok()
         } else {
             None
         };

@@ -427,6 +427,9 @@ impl Invocation {
         kind: SpanKind,
         code: Option<(&'static str, &'static str)>,
     ) -> Option<u32> {
+        if !self.settings.recording {
+            return None;
+        }
         let mut state = self.state();
         if state.closed || state.spans.len() >= self.settings.limits.max_spans {
             state.dropped_spans += 1;
@@ -443,6 +446,9 @@ impl Invocation {
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn add_breadcrumb(&self, crumb: String) {
         const MAX_BREADCRUMBS: usize = 32;
+        if !self.settings.recording {
+            return;
+        }
         let mut state = self.state();
         if state.closed {
             return;

@@ -211,8 +211,8 @@ impl<'a> EventSource<'a> {
     /// says on the root span when the invocation is a redelivery (see
     /// [`attr::REDELIVERY_REASON`]).
     pub(crate) fn note_delivery(&mut self, request_id: &str) {
-        let batch_seen = seen::remember_batch(&self.delivery.stream_keys);
-        let request_seen = !request_id.is_empty() && seen::remember_request(request_id);
+        let (batch_seen, request_seen) =
+            seen::remember_delivery(&self.delivery.stream_keys, request_id);
         let reason = if self.delivery.receive_count > 1 {
             "receive_count"
         } else if batch_seen {
@@ -366,15 +366,33 @@ fn is_real_template(path: &str) -> bool {
     path.starts_with('/') && !path.contains('+')
 }
 
+/// Whether `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, read once: `lambda_http` then
+/// leaves the stage out of request paths.
+fn ignore_stage_in_path() -> bool {
+    static IGNORE: OnceLock<bool> = OnceLock::new();
+    *IGNORE.get_or_init(|| std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_some())
+}
+
 /// The request path as `lambda_http` presents it: API Gateway paths carry their stage,
-/// unless `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set.
-fn path_with_stage<'a>(stage: Option<&str>, path: Cow<'a, str>) -> Cow<'a, str> {
+/// unless `ignore_stage` ([`ignore_stage_in_path`]).
+fn path_with_stage<'a>(
+    stage: Option<&str>,
+    path: Cow<'a, str>,
+    ignore_stage: bool,
+) -> Cow<'a, str> {
     match stage {
         None | Some("$default") => path,
-        Some(_) if std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_some() => path,
-        Some(stage) if path.starts_with(&format!("/{stage}/")) => path,
+        Some(_) if ignore_stage => path,
+        Some(stage) if starts_with_stage(&path, stage) => path,
         Some(stage) => Cow::Owned(format!("/{stage}{path}")),
     }
+}
+
+/// Whether `path` starts with `/{stage}/`.
+fn starts_with_stage(path: &str, stage: &str) -> bool {
+    path.strip_prefix('/')
+        .and_then(|rest| rest.strip_prefix(stage))
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 impl<'a> Probe<'a> {
@@ -921,7 +939,11 @@ fn http_source<'a>(
     let raw = raw_path.or(path);
     let path = match raw {
         Some(p) if is_alb => Some(p),
-        Some(p) => Some(path_with_stage(ctx.stage.as_deref(), p)),
+        Some(p) => Some(path_with_stage(
+            ctx.stage.as_deref(),
+            p,
+            ignore_stage_in_path(),
+        )),
         None => None,
     };
     let route = match (ctx.resource_path, route_key) {
@@ -1042,6 +1064,20 @@ mod tests {
             ("POST", "/Prod/hello")
         );
         assert!(http.route.is_none(), "a catch-all is no route");
+    }
+
+    #[test]
+    fn api_gateway_paths_carry_their_stage_unless_told_not_to() {
+        let with = |stage: Option<&str>, path: &'static str, ignore: bool| {
+            path_with_stage(stage, Cow::Borrowed(path), ignore).into_owned()
+        };
+        assert_eq!(with(Some("Prod"), "/hello", false), "/Prod/hello");
+        assert_eq!(with(Some("Prod"), "/hello", true), "/hello");
+        assert_eq!(with(Some("Prod"), "/Prod/hello", false), "/Prod/hello");
+        assert_eq!(with(Some("Prod"), "/Production", false), "/Prod/Production");
+        assert_eq!(with(Some("Prod"), "/Prod", false), "/Prod/Prod");
+        assert_eq!(with(Some("$default"), "/hello", false), "/hello");
+        assert_eq!(with(None, "/hello", false), "/hello");
     }
 
     fn attribute<'s>(source: &'s EventSource<'_>, key: &str) -> Option<&'s opentelemetry::Value> {

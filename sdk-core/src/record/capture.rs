@@ -107,7 +107,7 @@ capture_dyn!(
 pub fn capture_exception<E: Capture + ?Sized>(error: &E) {
     let site = Location::caller();
     current::with(|c| {
-        if let Some(c) = c {
+        if let Some(c) = recording(c) {
             record_owned_exception(
                 c,
                 error.report(Some(Site::caller(site))),
@@ -134,7 +134,7 @@ pub fn capture_exception_with_fingerprint<E: Capture + ?Sized>(
 ) {
     let site = Location::caller();
     current::with(|c| {
-        if let Some(c) = c {
+        if let Some(c) = recording(c) {
             let mut report = error.report(Some(Site::caller(site)));
             report.fingerprint = Some(fingerprint.into());
             record_owned_exception(c, report, true, Outcome::ErrorHandled);
@@ -162,7 +162,7 @@ pub fn capture_anyhow(error: &anyhow::Error) {
 /// ```
 pub fn capture_message(message: impl AsRef<str>) {
     current::with(|c| {
-        if let Some(c) = c {
+        if let Some(c) = recording(c) {
             let text = redact::clean_text(message.as_ref(), c.inv.settings);
             push_event(c, message_event(attr::MESSAGE_EVENT, text, "info"));
         }
@@ -179,8 +179,17 @@ pub fn in_invocation() -> bool {
     current::with(|c| c.is_some())
 }
 
+/// The current span, if its invocation records what the user's code captures: not with
+/// `OTEL_SDK_DISABLED`, where capturing costs nothing (no report, no backtrace).
+fn recording(c: Option<&Current>) -> Option<&Current> {
+    c.filter(|c| c.inv.settings.recording)
+}
+
 /// Adds an event to the span `c`, within the per-span event cap.
 pub(crate) fn push_event(c: &Current, event: Event) {
+    if !c.inv.settings.recording {
+        return;
+    }
     let max_events = c.inv.settings.limits.max_events_per_span;
     c.inv.with_span(c.span, |span| {
         if span.events.len() < max_events {
@@ -243,7 +252,9 @@ fn record_event(
     let status = Status::error(type_name);
     // The root span is given the status last; a copy is only needed for another span.
     let on_span = (c.span != 0).then(|| status.clone());
-    if let Some(span) = state.spans.get_mut(c.span as usize) {
+    if let Some(span) = state.spans.get_mut(c.span as usize)
+        && settings.recording
+    {
         span.push_exception(event, backtrace, settings.limits.max_events_per_span);
         if let Some(status) = on_span {
             span.status = status;

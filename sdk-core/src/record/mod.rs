@@ -8,3 +8,6 @@ pub(crate) mod redact;
 pub(crate) mod report;
 pub(crate) mod span;
 pub(crate) mod tag;
+
+#[cfg(test)]
+mod tests;

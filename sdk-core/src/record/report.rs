@@ -305,50 +305,92 @@ impl ErrorReport {
     /// ([`SpanRecord::push_exception`](crate::invocation::SpanRecord::push_exception)) and
     /// the exporter writes it as `exception.stacktrace`.
     pub(crate) fn to_event(&self, handled: bool, settings: &Settings) -> Event {
-        let mut attributes = Vec::with_capacity(8);
-        attributes.push(KeyValue::new(attr::EXCEPTION_TYPE, self.type_name.clone()));
-        attributes.push(KeyValue::new(
-            attr::EXCEPTION_MESSAGE,
-            redact::clean_text(&self.message, settings),
-        ));
-        attributes.push(KeyValue::new(attr::EXCEPTION_HANDLED, handled));
-        if !self.chain.is_empty() {
-            let chain: Vec<StringValue> = self
-                .chain
-                .iter()
-                .map(|cause| StringValue::from(redact::clean_text(cause, settings)))
-                .collect();
-            attributes.push(KeyValue::new(
-                attr::EXCEPTION_CHAIN,
-                Value::Array(chain.into()),
-            ));
+        EventTexts {
+            type_name: self.type_name.as_str(),
+            message: self.message.as_str(),
+            chain: self.chain.iter().map(String::as_str),
+            site: self.site.clone(),
+            fingerprint: self.fingerprint.as_deref(),
         }
-        if let Some(site) = &self.site {
-            attributes.push(KeyValue::new(attr::CODE_FILE_PATH, site.file.clone()));
-            attributes.push(KeyValue::new(attr::CODE_LINE_NUMBER, i64::from(site.line)));
-        }
-        if let Some(fp) = &self.fingerprint {
-            attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp.clone()));
-        }
-        Event::new(attr::EXCEPTION_EVENT, SystemTime::now(), attributes, 0)
+        .into_event(handled, settings)
     }
 
     /// [`ErrorReport::to_event`] of a report no longer needed: its texts move into the
     /// event instead of being copied (masked and cut as they move).
     pub(crate) fn into_event(self, handled: bool, settings: &Settings) -> Event {
+        EventTexts {
+            type_name: self.type_name,
+            message: self.message,
+            chain: self.chain.into_iter(),
+            site: self.site,
+            fingerprint: self.fingerprint,
+        }
+        .into_event(handled, settings)
+    }
+
+    /// The backtrace the span keeps unresolved until export, if any.
+    pub(crate) fn captured_backtrace(&self) -> Option<Arc<Backtrace>> {
+        self.stacktrace.as_ref().map(|st| Arc::clone(&st.0))
+    }
+}
+
+/// A text of a report on its way into an `exception` event: a borrowed one is copied, an
+/// owned one moved (and masked and cut in place when nothing in it is masked).
+trait ReportText {
+    /// The text as it is.
+    fn into_string(self) -> String;
+    /// The text masked and cut ([`redact::clean_text`]).
+    fn into_clean(self, settings: &Settings) -> String;
+}
+
+impl ReportText for &str {
+    fn into_string(self) -> String {
+        self.to_owned()
+    }
+
+    fn into_clean(self, settings: &Settings) -> String {
+        redact::clean_text(self, settings)
+    }
+}
+
+impl ReportText for String {
+    fn into_string(self) -> String {
+        self
+    }
+
+    fn into_clean(self, settings: &Settings) -> String {
+        redact::clean_owned_text(self, settings)
+    }
+}
+
+/// The parts of an [`ErrorReport`] an `exception` event is made of, borrowed from the
+/// report ([`ErrorReport::to_event`]) or taken from it ([`ErrorReport::into_event`]).
+struct EventTexts<T, C> {
+    type_name: T,
+    message: T,
+    chain: C,
+    site: Option<Site>,
+    fingerprint: Option<T>,
+}
+
+impl<T: ReportText, C: Iterator<Item = T>> EventTexts<T, C> {
+    fn into_event(self, handled: bool, settings: &Settings) -> Event {
         let mut attributes = Vec::with_capacity(8);
-        attributes.push(KeyValue::new(attr::EXCEPTION_TYPE, self.type_name));
+        attributes.push(KeyValue::new(
+            attr::EXCEPTION_TYPE,
+            self.type_name.into_string(),
+        ));
         attributes.push(KeyValue::new(
             attr::EXCEPTION_MESSAGE,
-            redact::clean_owned_text(self.message, settings),
+            self.message.into_clean(settings),
         ));
         attributes.push(KeyValue::new(attr::EXCEPTION_HANDLED, handled));
-        if !self.chain.is_empty() {
-            let chain: Vec<StringValue> = self
-                .chain
-                .into_iter()
-                .map(|cause| StringValue::from(redact::clean_owned_text(cause, settings)))
-                .collect();
+        // An empty chain collects into a `Vec` that allocates nothing.
+        let chain: Vec<StringValue> = self
+            .chain
+            .map(|cause| StringValue::from(cause.into_clean(settings)))
+            .collect();
+        if !chain.is_empty() {
             attributes.push(KeyValue::new(
                 attr::EXCEPTION_CHAIN,
                 Value::Array(chain.into()),
@@ -359,14 +401,9 @@ impl ErrorReport {
             attributes.push(KeyValue::new(attr::CODE_LINE_NUMBER, i64::from(site.line)));
         }
         if let Some(fp) = self.fingerprint {
-            attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp));
+            attributes.push(KeyValue::new(attr::EXCEPTION_FINGERPRINT, fp.into_string()));
         }
         Event::new(attr::EXCEPTION_EVENT, SystemTime::now(), attributes, 0)
-    }
-
-    /// The backtrace the span keeps unresolved until export, if any.
-    pub(crate) fn captured_backtrace(&self) -> Option<Arc<Backtrace>> {
-        self.stacktrace.as_ref().map(|st| Arc::clone(&st.0))
     }
 }
 
@@ -547,5 +584,64 @@ mod tests {
         );
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, c.fingerprint);
+    }
+
+    /// The event's attributes as (key, value) texts, its time left out.
+    fn event_texts(event: &Event) -> Vec<(String, String)> {
+        event
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn borrowed_and_owned_reports_make_the_same_masked_event() {
+        let settings = Settings::default();
+        let report = ErrorReport::new(
+            "LoginFailed".to_owned(),
+            "login failed: password=hunter2   ".to_owned(),
+            vec!["Upstream: token=abc123".to_owned()],
+            None,
+            Some(Site {
+                file: "src/login.rs".into(),
+                line: 7,
+            }),
+        );
+        let fingerprint = report.fingerprint.clone().expect("a default fingerprint");
+        let borrowed = event_texts(&report.to_event(true, &settings));
+        let owned = event_texts(&report.into_event(true, &settings));
+        assert_eq!(borrowed, owned);
+        let text = |key: &str| {
+            owned
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {key}"))
+        };
+        assert_eq!(text(attr::EXCEPTION_TYPE), "LoginFailed");
+        assert_eq!(
+            text(attr::EXCEPTION_MESSAGE),
+            format!("login failed: password={}", redact::MASK)
+        );
+        assert_eq!(
+            text(attr::EXCEPTION_CHAIN),
+            format!("[\"Upstream: token={}\"]", redact::MASK)
+        );
+        assert_eq!(text(attr::EXCEPTION_HANDLED), "true");
+        assert_eq!(text(attr::CODE_FILE_PATH), "src/login.rs");
+        assert_eq!(text(attr::CODE_LINE_NUMBER), "7");
+        assert_eq!(text(attr::EXCEPTION_FINGERPRINT), fingerprint);
+    }
+
+    #[test]
+    fn a_report_without_chain_or_site_has_no_such_attributes() {
+        let report = ErrorReport::from_message("E", "plain", None);
+        let keys: Vec<String> = event_texts(&report.to_event(false, &Settings::default()))
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert!(!keys.iter().any(|k| k == attr::EXCEPTION_CHAIN), "{keys:?}");
+        assert!(!keys.iter().any(|k| k == attr::CODE_FILE_PATH), "{keys:?}");
     }
 }

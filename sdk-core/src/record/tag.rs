@@ -87,6 +87,8 @@ pub fn try_tag_event(
     custom: impl Into<Option<serde_json::Value>>,
 ) -> Result<(), TagError> {
     current::with(|c| match c {
+        // `OTEL_SDK_DISABLED`: accepted, not recorded.
+        Some(c) if !c.inv.settings.recording => Ok(()),
         Some(c) => add_tag(c, tag.as_ref(), value.as_ref(), custom.into()),
         None => Err(TagError::OutsideInvocation),
     })

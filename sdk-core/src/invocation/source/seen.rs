@@ -36,12 +36,21 @@ pub(crate) fn stream_key(event_id: &str) -> u64 {
     key(b's', event_id)
 }
 
-/// Whether this process was handed the first of `keys` before; then remembers them all.
-pub(crate) fn remember_batch(keys: &[u64]) -> bool {
+/// What this process was handed before, of one delivery: whether it was handed the first
+/// of the stream records `keys`, and whether it ran an invocation with `request_id` (never,
+/// for an empty one). Then remembers them all, under one lock.
+pub(crate) fn remember_delivery(keys: &[u64], request_id: &str) -> (bool, bool) {
+    let mut table = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let batch_seen = remember_batch(&mut table, keys);
+    let request_seen = !request_id.is_empty() && remember_request(&mut table, request_id);
+    (batch_seen, request_seen)
+}
+
+/// Whether `table` holds the first of `keys`; then remembers them all.
+fn remember_batch(table: &mut [u64; SLOTS], keys: &[u64]) -> bool {
     let Some(first) = keys.first() else {
         return false;
     };
-    let mut table = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
     let seen = table[slot(*first)] == *first;
     // Last to first, so a later record sharing a slot never erases the first record's key,
     // the one a redelivery is recognised by.
@@ -51,10 +60,9 @@ pub(crate) fn remember_batch(keys: &[u64]) -> bool {
     seen
 }
 
-/// Whether this process ran an invocation with this request id before; then remembers it.
-pub(crate) fn remember_request(request_id: &str) -> bool {
+/// Whether `table` holds this request id; then remembers it.
+fn remember_request(table: &mut [u64; SLOTS], request_id: &str) -> bool {
     let key = key(b'r', request_id);
-    let mut table = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
     let entry = &mut table[slot(key)];
     let seen = *entry == key;
     *entry = key;
@@ -65,12 +73,28 @@ pub(crate) fn remember_request(request_id: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Whether the request id alone was seen, remembered through [`remember_delivery`].
+    fn request_seen(request_id: &str) -> bool {
+        let (batch_seen, request_seen) = remember_delivery(&[], request_id);
+        assert!(!batch_seen, "no records, no batch seen");
+        request_seen
+    }
+
+    /// Whether the batch alone was seen, remembered through [`remember_delivery`].
+    fn batch_seen(keys: &[u64]) -> bool {
+        let (batch_seen, request_seen) = remember_delivery(keys, "");
+        assert!(!request_seen, "an empty request id is never seen");
+        batch_seen
+    }
+
     #[test]
     fn request_ids_are_seen_the_second_time() {
         let id = "seen-test-8f0c1e2a";
-        assert!(!remember_request(id));
-        assert!(remember_request(id));
-        assert!(!remember_request("seen-test-other-id"));
+        assert!(!request_seen(id));
+        assert!(request_seen(id));
+        assert!(!request_seen("seen-test-other-id"));
+        assert!(!request_seen(""));
+        assert!(!request_seen(""), "an empty request id is never remembered");
     }
 
     #[test]
@@ -79,11 +103,24 @@ mod tests {
             .iter()
             .map(|id| stream_key(id))
             .collect();
-        assert!(!remember_batch(&keys));
-        assert!(remember_batch(&keys), "the same batch again");
-        assert!(remember_batch(&keys[1..]), "a retry from the second record");
-        assert!(!remember_batch(&[stream_key("seen-d")]));
-        assert!(!remember_batch(&[]));
+        assert!(!batch_seen(&keys));
+        assert!(batch_seen(&keys), "the same batch again");
+        assert!(batch_seen(&keys[1..]), "a retry from the second record");
+        assert!(!batch_seen(&[stream_key("seen-d")]));
+        assert!(!batch_seen(&[]));
+    }
+
+    #[test]
+    fn one_delivery_remembers_its_batch_and_its_request_id() {
+        let keys = [stream_key("seen-both-record")];
+        let id = "seen-both-request";
+        assert_eq!(remember_delivery(&keys, id), (false, false));
+        assert_eq!(remember_delivery(&keys, id), (true, true));
+        assert_eq!(remember_delivery(&keys, "seen-both-retry"), (true, false));
+        assert_eq!(
+            remember_delivery(&[stream_key("seen-both-other")], id),
+            (false, true)
+        );
     }
 
     #[test]
@@ -92,7 +129,7 @@ mod tests {
         // Another key of the same slot, later in the same batch.
         let clash = first + SLOTS as u64;
         assert_eq!(slot(first), slot(clash));
-        assert!(!remember_batch(&[first, clash]));
-        assert!(remember_batch(&[first, clash]), "the batch delivered again");
+        assert!(!batch_seen(&[first, clash]));
+        assert!(batch_seen(&[first, clash]), "the batch delivered again");
     }
 }
