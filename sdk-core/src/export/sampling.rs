@@ -74,9 +74,11 @@ fn failed(finished: &Finished) -> bool {
 }
 
 /// The trace context the invocation arrived with, as the remote parent a sampler sees;
-/// `None` when it arrived with none (its trace id is its own, and it counts as sampled).
+/// `None` when it arrived with none (its trace id is its own, and it counts as sampled) or
+/// with X-Ray's `Sampled=?`, which leaves the decision to this function: a parent-based
+/// sampler then decides with its root sampler.
 fn parent(finished: &Finished) -> Option<Context> {
-    if finished.remote_parent.is_none() && finished.sampled {
+    if finished.sampling_deferred || (finished.remote_parent.is_none() && finished.sampled) {
         return None;
     }
     let flags = if finished.sampled {
@@ -149,6 +151,7 @@ mod tests {
             trace_id: TraceId::from(trace_id),
             remote_parent: parent.map(|(span, _)| SpanId::from(span)),
             sampled: parent.is_none_or(|(_, sampled)| sampled),
+            sampling_deferred: false,
             outcome,
             spans: vec![root],
         }
@@ -228,5 +231,20 @@ mod tests {
             Some(&sampler),
             &invocation(high, Outcome::Timeout, Some((7, false)))
         ));
+    }
+
+    #[test]
+    fn xray_sampled_unknown_leaves_the_decision_to_the_root_sampler() {
+        let high = trace_id_at(0.5);
+        let mut deferred = invocation(high, Outcome::Success, Some((7, true)));
+        deferred.sampling_deferred = true;
+        // The caller's `Sampled=?` is no decision to follow: the root sampler decides.
+        let drop_roots = Sampler::ParentBased(Box::new(Sampler::AlwaysOff));
+        assert!(!keep(Some(&drop_roots), &deferred));
+        let keep_roots = Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
+        assert!(keep(Some(&keep_roots), &deferred));
+        // A failure is kept whatever the sampler.
+        deferred.outcome = Outcome::ErrorUnhandled;
+        assert!(keep(Some(&drop_roots), &deferred));
     }
 }

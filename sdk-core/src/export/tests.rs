@@ -142,6 +142,7 @@ fn invocation(backtrace: &Arc<Backtrace>, sampled: bool, remote: bool) -> Finish
         trace_id: TraceId::from(0x5759_e988_bd86_2e3f_e1be_46a9_9427_2793_u128),
         remote_parent: remote.then(|| SpanId::from(0x5399_5c3f_42cd_8ad8_u64)),
         sampled,
+        sampling_deferred: false,
         outcome: Outcome::ErrorHandled,
         spans: vec![root, child, grandchild, producer, consumer],
     }
@@ -278,6 +279,7 @@ fn doubles_json_cannot_hold_stay_decodable() {
         trace_id: TraceId::from(1_u128),
         remote_parent: None,
         sampled: true,
+        sampling_deferred: false,
         outcome: Outcome::Success,
         spans: vec![span],
     };
@@ -329,6 +331,7 @@ fn empty_events_and_attributes_and_many_spans() {
         trace_id: TraceId::from(7_u128),
         remote_parent: None,
         sampled: true,
+        sampling_deferred: false,
         outcome: Outcome::Success,
         spans: spans
             .iter()
@@ -383,6 +386,7 @@ fn long_lines_keep_the_root_and_failed_spans_then_only_their_identity() {
             trace_id: TraceId::from(9_u128),
             remote_parent: None,
             sampled: true,
+            sampling_deferred: false,
             outcome: Outcome::ErrorHandled,
             spans,
         }

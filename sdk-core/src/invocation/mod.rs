@@ -321,6 +321,8 @@ pub(crate) struct Invocation {
     pub(crate) trace_id: TraceId,
     pub(crate) remote_parent: Option<SpanId>,
     pub(crate) sampled: bool,
+    /// The caller left the sampling decision to this function (X-Ray `Sampled=?`).
+    pub(crate) sampling_deferred: bool,
     pub(crate) deadline_ms: u64,
     pub(crate) started: SystemTime,
     pub(crate) settings: &'static Settings,
@@ -351,9 +353,9 @@ impl Invocation {
         let parent = source
             .parent
             .or_else(|| xray_trace_id.and_then(TraceParent::from_xray));
-        let (trace_id, remote_parent, sampled) = match parent {
-            Some(p) => (p.trace_id, p.span_id, p.sampled),
-            None => (new_trace_id(), None, true),
+        let (trace_id, remote_parent, sampled, sampling_deferred) = match parent {
+            Some(p) => (p.trace_id, p.span_id, p.sampled, p.deferred),
+            None => (new_trace_id(), None, true, false),
         };
         let generated_id;
         let request_id = if request_id.is_empty() {
@@ -396,6 +398,7 @@ impl Invocation {
             trace_id,
             remote_parent,
             sampled,
+            sampling_deferred,
             deadline_ms,
             started,
             settings,
@@ -578,6 +581,7 @@ impl Invocation {
             trace_id: self.trace_id,
             remote_parent: self.remote_parent,
             sampled: self.sampled,
+            sampling_deferred: self.sampling_deferred,
             outcome,
             spans: std::mem::take(&mut state.spans),
         })
@@ -614,6 +618,8 @@ pub(crate) struct Finished {
     /// The caller's span the root span continues, from the invocation's trace context.
     pub(crate) remote_parent: Option<SpanId>,
     pub(crate) sampled: bool,
+    /// See [`Invocation::sampling_deferred`].
+    pub(crate) sampling_deferred: bool,
     pub(crate) outcome: Outcome,
     /// The root span first.
     pub(crate) spans: Vec<SpanRecord>,

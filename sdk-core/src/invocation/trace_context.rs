@@ -9,6 +9,10 @@ pub(crate) struct TraceParent {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: Option<SpanId>,
     pub(crate) sampled: bool,
+    /// X-Ray's `Sampled=?` (or no `Sampled` at all): the caller left the decision to this
+    /// function. Its spans are recorded and propagated as sampled; a parent-based sampler
+    /// decides as it does for a trace that starts here.
+    pub(crate) deferred: bool,
 }
 
 impl TraceParent {
@@ -17,7 +21,7 @@ impl TraceParent {
     pub(crate) fn from_xray(header: &str) -> Option<Self> {
         let mut trace_id = None;
         let mut span_id = None;
-        let mut sampled = true;
+        let mut sampled = None;
         for part in header.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part.split_once('=')?;
             match key {
@@ -37,14 +41,21 @@ impl TraceParent {
                 "Parent" => {
                     span_id = parse_span_id(value);
                 }
-                "Sampled" => sampled = value != "0",
+                "Sampled" => {
+                    sampled = match value {
+                        "0" => Some(false),
+                        "1" => Some(true),
+                        _ => None,
+                    }
+                }
                 _ => {}
             }
         }
         Some(Self {
             trace_id: trace_id?,
             span_id,
-            sampled,
+            sampled: sampled.unwrap_or(true),
+            deferred: sampled.is_none(),
         })
     }
 
@@ -66,6 +77,7 @@ impl TraceParent {
             trace_id: TraceId::from(trace_id),
             span_id: Some(parse_span_id(span)?),
             sampled: flags & 1 == 1,
+            deferred: false,
         })
     }
 }
@@ -135,6 +147,14 @@ mod tests {
             TraceParent::from_xray("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0")
                 .expect("valid header");
         assert!(!unsampled.sampled);
+        assert!(!p.deferred && !unsampled.deferred);
+        for undecided in [
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
+        ] {
+            let deferred = TraceParent::from_xray(undecided).expect("valid header");
+            assert!(deferred.deferred && deferred.sampled, "{undecided}");
+        }
         let trailing = TraceParent::from_xray(
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;",
         );
