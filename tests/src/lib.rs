@@ -60,6 +60,7 @@ pub mod proxy;
 pub mod recorder;
 pub mod runtime_api;
 pub mod server;
+pub mod tls;
 pub mod trace_view;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

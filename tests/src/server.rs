@@ -13,7 +13,13 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use tokio::{net::TcpListener, task::JoinHandle, task::JoinSet};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
+    task::JoinHandle,
+    task::JoinSet,
+};
+use tokio_rustls::TlsAcceptor;
 
 /// Response type of every handler.
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -36,9 +42,35 @@ impl Server {
         H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = HttpResponse> + Send + 'static,
     {
+        Server::start_on(handler, title_case_headers, None).await
+    }
+
+    /// [`Server::start`] behind TLS: each connection's handshake is made with `acceptor`
+    /// first (a connection whose handshake fails is closed).
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound.
+    pub async fn start_tls<H, Fut>(handler: H, acceptor: TlsAcceptor) -> io::Result<Server>
+    where
+        H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = HttpResponse> + Send + 'static,
+    {
+        Server::start_on(handler, false, Some(acceptor)).await
+    }
+
+    async fn start_on<H, Fut>(
+        handler: H,
+        title_case_headers: bool,
+        tls: Option<TlsAcceptor>,
+    ) -> io::Result<Server>
+    where
+        H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = HttpResponse> + Send + 'static,
+    {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(accept_loop(listener, handler, title_case_headers));
+        let task = tokio::spawn(accept_loop(listener, handler, title_case_headers, tls));
         Ok(Server { addr, task })
     }
 
@@ -81,8 +113,12 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop<H, Fut>(listener: TcpListener, handler: H, title_case_headers: bool)
-where
+async fn accept_loop<H, Fut>(
+    listener: TcpListener,
+    handler: H,
+    title_case_headers: bool,
+    tls: Option<TlsAcceptor>,
+) where
     H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = HttpResponse> + Send + 'static,
 {
@@ -95,15 +131,15 @@ where
                     // Best effort: a failure only costs latency.
                     let _ = stream.set_nodelay(true);
                     let handler = handler.clone();
+                    let tls = tls.clone();
                     connections.spawn(async move {
-                        let service = service_fn(move |req| {
-                            let handler = handler.clone();
-                            async move { Ok::<_, Infallible>(handler(req).await) }
-                        });
-                        let mut builder = http1::Builder::new();
-                        builder.title_case_headers(title_case_headers);
-                        // Connection errors (client went away mid-request, ...) are not ours to report.
-                        let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                        match tls {
+                            None => serve(stream, handler, title_case_headers).await,
+                            // A failed handshake is the client's to report.
+                            Some(tls) => if let Ok(stream) = tls.accept(stream).await {
+                                serve(stream, handler, title_case_headers).await;
+                            },
+                        }
                     });
                 }
                 // Typically EMFILE; back off instead of spinning.
@@ -112,6 +148,25 @@ where
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// Serves one connection's requests with `handler`.
+async fn serve<S, H, Fut>(stream: S, handler: H, title_case_headers: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = HttpResponse> + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler(req).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder.title_case_headers(title_case_headers);
+    // Connection errors (client went away mid-request, ...) are not ours to report.
+    let _ = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 /// A response with `body` and the given content type.

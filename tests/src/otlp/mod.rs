@@ -22,6 +22,7 @@ pub use sigv4::SigV4Check;
 use crate::{
     lock,
     server::{HttpResponse, Server, json_response, response, text_response},
+    tls::TestCa,
 };
 use http::{
     HeaderMap, Method, Request, StatusCode, header::CONTENT_ENCODING, header::CONTENT_TYPE,
@@ -81,6 +82,8 @@ pub struct ReceivedExport {
 pub struct OtlpReceiver {
     shared: Arc<Shared>,
     server: Arc<Server>,
+    /// Behind TLS ([`OtlpReceiver::start_tls`]): the authority a client must trust.
+    tls: Option<Arc<TestCa>>,
 }
 
 impl fmt::Debug for OtlpReceiver {
@@ -123,7 +126,37 @@ impl OtlpReceiver {
         Ok(OtlpReceiver {
             shared,
             server: Arc::new(server),
+            tls: None,
         })
+    }
+
+    /// Starts a receiver behind TLS, with a certificate for `localhost` signed by a new
+    /// [`TestCa`]: its [`OtlpReceiver::endpoint`] is `https://localhost:PORT`, and a client
+    /// trusts it with `SSL_CERT_FILE` set to [`OtlpReceiver::ca_file`].
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound or the certificates cannot be made.
+    pub async fn start_tls() -> io::Result<OtlpReceiver> {
+        let ca = TestCa::new()?;
+        let shared = Arc::new(Shared::default());
+        let state = Arc::clone(&shared);
+        let server = Server::start_tls(
+            move |request| handle(Arc::clone(&state), request),
+            ca.acceptor(),
+        )
+        .await?;
+        Ok(OtlpReceiver {
+            shared,
+            server: Arc::new(server),
+            tls: Some(Arc::new(ca)),
+        })
+    }
+
+    /// The PEM file of the authority a TLS receiver's certificate chains to; `None` for a
+    /// plain-HTTP receiver.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_deref().map(TestCa::ca_file)
     }
 
     /// The server's address.
@@ -131,9 +164,13 @@ impl OtlpReceiver {
         self.server.addr()
     }
 
-    /// `http://127.0.0.1:PORT`, the value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// `http://127.0.0.1:PORT` (behind TLS: `https://localhost:PORT`), the value for
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr())
+        match self.tls {
+            None => format!("http://{}", self.addr()),
+            Some(_) => format!("https://localhost:{}", self.addr().port()),
+        }
     }
 
     /// `http://127.0.0.1:PORT/v1/traces`, the value for `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
