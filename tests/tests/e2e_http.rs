@@ -349,8 +349,7 @@ async fn proxy_responses_are_exact_for_every_event_kind() {
             Some("error:handled")
         );
     }
-    let stats = function.api.stats();
-    assert_eq!((stats.responses, stats.errors), (24, 0));
+    assert_eq!(function.api.stats().answers(), (24, 0));
 }
 
 #[tokio::test]
@@ -472,8 +471,7 @@ async fn bodies_headers_and_cookies_pass_through_untouched() {
             }
         }
 
-        let spans = sdk_function.wait_for_traces(&[&with_sdk.request_id]).await;
-        let trace = Trace::of(&spans, &with_sdk.request_id);
+        let trace = sdk_function.trace(&with_sdk).await;
         trace.assert_http_root("POST", 200);
         assert_eq!(trace.root.attr_str("serverless.outcome"), Some("success"));
     }

@@ -242,16 +242,9 @@ async fn span_macros_build_the_tree_through_the_runtime() {
         "{}",
         trace.render()
     );
-    let checksum = trace.named("checksum");
+    trace.assert_children(root, &["checksum", "load", "spawner", "after_the_awaits"]);
+    trace.assert_children(trace.named("spawner"), &["in-task"]);
     let load = trace.named("load");
-    let spawner = trace.named("spawner");
-    let in_task = trace.named("in-task");
-    let after = trace.named("after_the_awaits");
-    trace.assert_child_of(checksum, root);
-    trace.assert_child_of(load, root);
-    trace.assert_child_of(spawner, root);
-    trace.assert_child_of(in_task, spawner);
-    trace.assert_child_of(after, root);
 
     let fetches: Vec<&FlatSpan> = trace.spans.iter().filter(|s| s.name == "fetch").collect();
     for fetch in &fetches {
@@ -298,8 +291,7 @@ async fn a_failing_span_fails_alone() {
     let function = Function::test_child(FUNCTION, "", &[]).await;
     let outcome = function.invoke(&json!({ "op": "span-error" })).await;
     assert_eq!(function.response(&outcome), json!({ "parsed": false }));
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let trace = function.trace(&outcome).await;
     let parse = trace.named("parse");
     trace.assert_child_of(parse, &trace.root);
     assert!(parse.is_error());
@@ -327,12 +319,7 @@ async fn route_sets_the_endpoint() {
     function.response(&plain);
 
     let spans = function
-        .wait_for_traces(&[
-            &foo.request_id,
-            &orders.request_id,
-            &user.request_id,
-            &plain.request_id,
-        ])
+        .wait_for_traces(&[&foo, &orders, &user, &plain])
         .await;
     // (request, root name, route, method)
     for (outcome, name, route, method) in [
@@ -359,8 +346,7 @@ async fn errors_reach_lambda_with_their_short_type_name() {
     let function = Function::test_child(FUNCTION, "", &[]).await;
 
     let taken = function.invoke(&json!({ "op": "taken" })).await;
-    let report = taken.error().unwrap_or_else(|| panic!("{taken:?}"));
-    assert_eq!(report.error_type, "AccountAlreadyExistsException");
+    let report = taken.expect_error("AccountAlreadyExistsException");
     assert_eq!(report.error_message, "Account is in use!");
 
     let throttled = function
@@ -402,8 +388,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
     let function = Function::test_child(FUNCTION, "", &[]).await;
 
     let panicked = function.invoke(&json!({ "op": "panic" })).await;
-    let report = panicked.error().unwrap_or_else(|| panic!("{panicked:?}"));
-    assert_eq!(report.error_type, "Panic");
+    let report = panicked.expect_error("Panic");
     let line: i64 = report
         .error_message
         .strip_prefix("handler exploded at line ")
@@ -412,8 +397,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
         .unwrap();
 
     let nested = function.invoke(&json!({ "op": "panic-after-await" })).await;
-    let report = nested.error().unwrap_or_else(|| panic!("{nested:?}"));
-    assert_eq!(report.error_type, "Panic");
+    let report = nested.expect_error("Panic");
     assert_eq!(
         report.error_message,
         "exploded inside a span after an await"
@@ -439,13 +423,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
     assert_eq!(trace.spans.len(), 1, "{}", trace.render());
     let event =
         root.assert_one_exception("Panic", &format!("handler exploded at line {line}"), false);
-    assert!(
-        event
-            .attr_str("code.file.path")
-            .is_some_and(|path| path.ends_with("e2e_macros.rs")),
-        "{event:?}"
-    );
-    assert_eq!(event.attr_i64("code.line.number"), Some(line));
+    event.assert_code_location("e2e_macros.rs", Some(line));
     assert!(root.is_error());
     assert_eq!(root.attr_str("serverless.outcome"), Some("error:unhandled"));
 
@@ -466,8 +444,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
         }
     }
     assert_eq!(Trace::of(&spans, &next.request_id).spans.len(), 10);
-    let stats = function.api.stats();
-    assert_eq!((stats.errors, stats.responses), (2, 2));
+    assert_eq!(function.api.stats().answers(), (2, 2));
 }
 
 /// `serverless.span.cancelled` marks "a span whose future was dropped before it completed"
@@ -480,8 +457,7 @@ async fn a_dropped_span_future_is_marked_cancelled() {
         function.response(&outcome),
         json!({ "timed_out": [true, true] })
     );
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let trace = function.trace(&outcome).await;
     for name in ["slow-in-span", "slow"] {
         let span = trace.named(name);
         trace.assert_child_of(span, &trace.root);
