@@ -320,14 +320,12 @@ async fn gzip_set_in_code_sends_a_gzipped_body_that_decodes() {
 /// stay.
 #[tokio::test]
 async fn a_resource_attribute_set_in_code_reaches_every_span() {
-    let (receiver, function) = start_exporting(
-        "resource",
-        &[(
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "deployment.environment.name=from-the-env,team=core",
-        )],
-    )
-    .await;
+    // The environment's value of the key set in code, and one other.
+    let env = [(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "deployment.environment.name=from-the-env,team=core",
+    )];
+    let (receiver, function) = start_exporting("resource", &env).await;
     let outcome = invoke(&function, 1).await;
     let spans = function
         .wait_for_received_traces(&receiver, &[&outcome])

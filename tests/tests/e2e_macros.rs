@@ -13,11 +13,7 @@ use std::{borrow::Cow, time::Duration};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{ErrorType, FutureExt, route, serverless_handler, span};
-use serverless_sdk_tests::{
-    function::{Function, run_function_child},
-    otlp::FlatSpan,
-    trace_view::Trace,
-};
+use serverless_sdk_tests::prelude::*;
 
 const FUNCTION: &str = "e2e-macros";
 
@@ -198,7 +194,16 @@ fn function_child() {
 
 /* --------------------------------------- tests -------------------------------------- */
 
-fn exception(span: &FlatSpan) -> &serverless_sdk_tests::otlp::FlatEvent {
+/// Starts the function and invokes it with `{"op": op}`, checking that it answered
+/// `expected`.
+async fn start_and_invoke(op: &str, expected: Value) -> (Function, InvokeOutcome) {
+    let function = Function::test_child(FUNCTION, "", &[]).await;
+    let outcome = function.invoke(&json!({ "op": op })).await;
+    assert_eq!(function.response(&outcome), expected, "{op}");
+    (function, outcome)
+}
+
+fn exception(span: &FlatSpan) -> &FlatEvent {
     let events: Vec<_> = span.events_named("exception").collect();
     assert_eq!(events.len(), 1, "{:?}", span.events);
     events[0]
@@ -206,12 +211,11 @@ fn exception(span: &FlatSpan) -> &serverless_sdk_tests::otlp::FlatEvent {
 
 #[tokio::test]
 async fn span_macros_build_the_tree_through_the_runtime() {
-    let function = Function::test_child(FUNCTION, "", &[]).await;
-    let outcome = function.invoke(&json!({ "op": "spans" })).await;
-    assert_eq!(
-        function.response(&outcome),
-        json!({ "sum": 294, "loaded": 70, "spawned": 204, "after": "done" })
-    );
+    let (function, outcome) = start_and_invoke(
+        "spans",
+        json!({ "sum": 294, "loaded": 70, "spawned": 204, "after": "done" }),
+    )
+    .await;
     let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let trace = Trace::of(&spans, &outcome.request_id);
     let root = &trace.root;
@@ -288,9 +292,7 @@ async fn span_macros_build_the_tree_through_the_runtime() {
 
 #[tokio::test]
 async fn a_failing_span_fails_alone() {
-    let function = Function::test_child(FUNCTION, "", &[]).await;
-    let outcome = function.invoke(&json!({ "op": "span-error" })).await;
-    assert_eq!(function.response(&outcome), json!({ "parsed": false }));
+    let (function, outcome) = start_and_invoke("span-error", json!({ "parsed": false })).await;
     let trace = function.trace(&outcome).await;
     let parse = trace.named("parse");
     trace.assert_child_of(parse, &trace.root);
@@ -451,12 +453,8 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
 /// (sdk-core/src/attributes.rs): for `#[span]` async fns as for `.in_span()`.
 #[tokio::test]
 async fn a_dropped_span_future_is_marked_cancelled() {
-    let function = Function::test_child(FUNCTION, "", &[]).await;
-    let outcome = function.invoke(&json!({ "op": "cancel" })).await;
-    assert_eq!(
-        function.response(&outcome),
-        json!({ "timed_out": [true, true] })
-    );
+    let (function, outcome) =
+        start_and_invoke("cancel", json!({ "timed_out": [true, true] })).await;
     let trace = function.trace(&outcome).await;
     for name in ["slow-in-span", "slow"] {
         let span = trace.named(name);
