@@ -113,11 +113,7 @@ fn binaries() -> (PathBuf, PathBuf, &'static str) {
 }
 
 fn main() -> io::Result<()> {
-    let quick = env::args().any(|a| a == "--test");
-    let runs: usize = env::var("COLD_START_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(if quick { 2 } else { 30 });
+    let runs = serverless_sdk_benches::rounds("COLD_START_RUNS", 2, 30);
     let (plain, sdk, origin) = binaries();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -78,11 +78,7 @@ async fn one_process(
 }
 
 fn main() -> io::Result<()> {
-    let quick = env::args().any(|a| a == "--test");
-    let rounds: usize = env::var("ERR_LATENCY_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(if quick { 1 } else { 5 });
+    let rounds = serverless_sdk_benches::rounds("ERR_LATENCY_ROUNDS", 1, 5);
     // `ERR_SDK_BIN` runs another build of `err_sdk` (e.g. one kept from before a change).
     let program = env::var_os("ERR_SDK_BIN").map_or_else(
         || PathBuf::from(env!("CARGO_BIN_EXE_err_sdk")),

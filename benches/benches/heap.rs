@@ -13,8 +13,11 @@ use std::{alloc::System, convert::Infallible, hint::black_box, io, time::Instant
 
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
-use serverless_sdk::{capture_exception, serverless_handler, set_endpoint, span, tag_event};
-use serverless_sdk_benches::{ChainError, context, event, init_sdk, print_conditions, runtime};
+use serverless_sdk::{capture_exception, serverless_handler, set_endpoint};
+use serverless_sdk_benches::{
+    ChainError, context, event, init_sdk, load, load_and_price, price, print_conditions, runtime,
+    tag_customer,
+};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -23,29 +26,11 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// The largest growth of the live heap tolerated between the two measurements.
 const BOUND: i64 = 1024;
 
-#[span("pricing")]
-fn price(i: u64) -> u64 {
-    black_box(i) * 3
-}
-
-#[span("db.load")]
-async fn load(i: u64) -> u64 {
-    black_box(i) + 1
-}
-
 #[serverless_handler]
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
     set_endpoint("/orders/{id}");
-    tag_event("customer-id", "42", json!({ "demoUser": "true" }));
-    tag_event("plan", "free", None);
-    tag_event("region", "eu-west-1", None);
-    let mut total = 0;
-    for i in 0..5 {
-        total += load(i).await;
-    }
-    for i in 0..5 {
-        total += price(i);
-    }
+    tag_customer();
+    let total = load_and_price(load, price).await;
     capture_exception(&ChainError::new(3));
     Ok(json!({ "user": event.payload["username"], "total": total }))
 }

@@ -7,11 +7,16 @@
 
 use std::{hint::black_box, io};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
-use serverless_sdk::{capture_exception, serverless_handler, span, tag_event};
-use serverless_sdk_benches::{ChainError, event, init_sdk, print_conditions, runtime};
+use serverless_sdk::{capture_exception, serverless_handler};
+use serverless_sdk_benches::{
+    ChainError, event, init_sdk, load, load_and_price, price, print_conditions, runtime,
+    tag_customer,
+};
 
 /// The handler's work: read the payload, build a response.
 fn respond(payload: &Value) -> Value {
@@ -38,16 +43,6 @@ async fn load_plain(i: u64) -> u64 {
     black_box(i) + 1
 }
 
-#[span("pricing")]
-fn price(i: u64) -> u64 {
-    black_box(i) * 3
-}
-
-#[span("db.load")]
-async fn load(i: u64) -> u64 {
-    black_box(i) + 1
-}
-
 fn validate(payload: &Value) -> Result<(), ChainError> {
     if payload["plan"] == "free" {
         Err(ChainError::new(3))
@@ -57,13 +52,7 @@ fn validate(payload: &Value) -> Result<(), ChainError> {
 }
 
 async fn busy_bare(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
-    let mut total = 0;
-    for i in 0..5 {
-        total += load_plain(i).await;
-    }
-    for i in 0..5 {
-        total += price_plain(i);
-    }
+    let total = load_and_price(load_plain, price_plain).await;
     if let Err(e) = validate(&event.payload) {
         black_box(&e);
     }
@@ -73,16 +62,8 @@ async fn busy_bare(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
 
 #[serverless_handler]
 async fn busy(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
-    tag_event("customer-id", "42", json!({ "demoUser": "true" }));
-    tag_event("plan", "free", None);
-    tag_event("region", "eu-west-1", None);
-    let mut total = 0;
-    for i in 0..5 {
-        total += load(i).await;
-    }
-    for i in 0..5 {
-        total += price(i);
-    }
+    tag_customer();
+    let total = load_and_price(load, price).await;
     if let Err(e) = validate(&event.payload) {
         capture_exception(&e);
     }
@@ -116,23 +97,27 @@ fn invocation(c: &mut Criterion) {
     }
 
     let mut group = c.benchmark_group("invocation");
-    group.bench_function("bare", |b| {
-        b.to_async(&rt)
-            .iter_batched(event, bare, BatchSize::SmallInput);
-    });
-    group.bench_function("serverless_handler", |b| {
-        b.to_async(&rt)
-            .iter_batched(event, annotated, BatchSize::SmallInput);
-    });
-    group.bench_function("busy_bare", |b| {
-        b.to_async(&rt)
-            .iter_batched(event, busy_bare, BatchSize::SmallInput);
-    });
-    group.bench_function("busy_serverless_handler", |b| {
-        b.to_async(&rt)
-            .iter_batched(event, busy, BatchSize::SmallInput);
-    });
+    bench(&mut group, &rt, "bare", bare);
+    bench(&mut group, &rt, "serverless_handler", annotated);
+    bench(&mut group, &rt, "busy_bare", busy_bare);
+    bench(&mut group, &rt, "busy_serverless_handler", busy);
     group.finish();
+}
+
+/// Benchmarks `handler` as `invocation/{id}`, a fresh event per invocation.
+fn bench<F, Fut>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    id: &str,
+    handler: F,
+) where
+    F: FnMut(LambdaEvent<Value>) -> Fut + Copy,
+    Fut: Future,
+{
+    group.bench_function(id, |b| {
+        b.to_async(rt)
+            .iter_batched(event, handler, BatchSize::SmallInput);
+    });
 }
 
 criterion_group!(benches, invocation);

@@ -46,8 +46,10 @@ use opentelemetry_sdk_032::trace::SdkTracerProvider;
 use otlp_stdout_span_exporter::Output;
 use prost::Message as _;
 use serde_json::{Value, json};
-use serverless_sdk::{serverless_handler, span};
-use serverless_sdk_benches::{Counter, event, init_sdk, print_conditions, runtime};
+use serverless_sdk::serverless_handler;
+use serverless_sdk_benches::{
+    Counter, event, init_sdk, load, load_and_price, price, print_conditions, runtime,
+};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -58,16 +60,6 @@ fn respond(payload: &Value) -> Value {
 
 // ---- the SDK ----
 
-#[span("pricing")]
-fn price(i: u64) -> u64 {
-    std::hint::black_box(i) * 3
-}
-
-#[span("db.load")]
-async fn load(i: u64) -> u64 {
-    std::hint::black_box(i) + 1
-}
-
 #[serverless_handler]
 async fn sdk_one(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
     Ok(respond(&event.payload))
@@ -75,13 +67,7 @@ async fn sdk_one(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
 
 #[serverless_handler]
 async fn sdk_eleven(event: LambdaEvent<Value>) -> Result<Value, io::Error> {
-    let mut total = 0;
-    for i in 0..5 {
-        total += load(i).await;
-    }
-    for i in 0..5 {
-        total += price(i);
-    }
+    let total = load_and_price(load, price).await;
     std::hint::black_box(total);
     Ok(respond(&event.payload))
 }
@@ -103,13 +89,7 @@ async fn peer_one(event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Er
 }
 
 async fn peer_eleven(event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
-    let mut total = 0;
-    for i in 0..5 {
-        total += peer_load(i).await;
-    }
-    for i in 0..5 {
-        total += peer_price(i);
-    }
+    let total = load_and_price(peer_load, peer_price).await;
     std::hint::black_box(total);
     Ok(respond(&event.payload))
 }
@@ -121,6 +101,34 @@ struct CountingOutput {
     bytes: AtomicU64,
     keep: Mutex<Option<String>>,
     keeping: std::sync::atomic::AtomicBool,
+}
+
+impl CountingOutput {
+    /// Starts keeping the lines written; returns the bytes written so far.
+    fn start_keeping(&self) -> u64 {
+        self.keeping.store(true, Ordering::Relaxed);
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Keeps `line` as the last one written, while keeping.
+    fn keep_line(&self, line: impl FnOnce() -> String) {
+        if self.keeping.load(Ordering::Relaxed) {
+            *self
+                .keep
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(line());
+        }
+    }
+
+    /// Stops keeping lines and takes the last one kept; panics naming `what` if none was.
+    fn take_kept(&self, what: &str) -> String {
+        self.keeping.store(false, Ordering::Relaxed);
+        self.keep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_else(|| panic!("{what}: nothing written"))
+    }
 }
 
 impl fmt::Debug for CountingOutput {
@@ -135,12 +143,7 @@ impl Output for CountingOutput {
         // The line and its newline, as stdout would get them.
         self.bytes
             .fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
-        if self.keeping.load(Ordering::Relaxed) {
-            *self
-                .keep
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(line.to_owned());
-        }
+        self.keep_line(|| line.to_owned());
         Ok(())
     }
 
@@ -260,20 +263,13 @@ fn peer(c: &mut Criterion) {
         );
         let sdk_bytes = sdk_written.bytes() - bytes_before;
 
-        output.keeping.store(true, Ordering::Relaxed);
-        let bytes_before = output.bytes.load(Ordering::Relaxed);
+        let bytes_before = output.start_keeping();
         let out = tracing::dispatcher::with_default(&dispatch, || match spans {
             1 => rt.block_on(peer_one(event())),
             _ => rt.block_on(peer_eleven(event())),
         });
         assert!(out.is_ok(), "otel_lite/{name}: {:?}", out.err());
-        output.keeping.store(false, Ordering::Relaxed);
-        let line = output
-            .keep
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .unwrap_or_else(|| panic!("otel_lite/{name}: nothing written"));
+        let line = output.take_kept(&format!("otel_lite/{name}"));
         assert_eq!(peer_spans(&line), spans, "otel_lite/{name}: spans exported");
         let peer_bytes = output.bytes.load(Ordering::Relaxed) - bytes_before;
         eprintln!(
@@ -381,12 +377,7 @@ impl io::Write for KeepingSink {
         out.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
         let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
         out.lines.fetch_add(lines, Ordering::Relaxed);
-        if out.keeping.load(Ordering::Relaxed) {
-            *out.keep
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                Some(String::from_utf8_lossy(buf).into_owned());
-        }
+        out.keep_line(|| String::from_utf8_lossy(buf).into_owned());
         Ok(buf.len())
     }
 
@@ -405,20 +396,13 @@ fn envelope_child(c: &mut Criterion) {
     )));
     let rt = runtime();
     for (name, spans) in [("1_span", 1usize), ("11_spans", 11)] {
-        output.keeping.store(true, Ordering::Relaxed);
-        let bytes_before = output.bytes.load(Ordering::Relaxed);
+        let bytes_before = output.start_keeping();
         let out = match spans {
             1 => rt.block_on(sdk_one(event())),
             _ => rt.block_on(sdk_eleven(event())),
         };
         assert!(out.is_ok(), "sdk_envelope/{name}: {:?}", out.err());
-        output.keeping.store(false, Ordering::Relaxed);
-        let line = output
-            .keep
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .unwrap_or_else(|| panic!("sdk_envelope/{name}: nothing written"));
+        let line = output.take_kept(&format!("sdk_envelope/{name}"));
         assert_eq!(
             peer_spans(&line),
             spans,

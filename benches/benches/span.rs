@@ -34,7 +34,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
+};
 use lambda_runtime::LambdaEvent;
 use opentelemetry::{
     Context,
@@ -85,36 +88,42 @@ async fn work_tracing_async(i: u64) -> u64 {
     work(i)
 }
 
+/// Times `work` on each of `0..n`, its results kept from the optimiser.
+fn time_loop(n: u64, work: impl Fn(u64) -> u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..n {
+        black_box(work(black_box(i)));
+    }
+    start.elapsed()
+}
+
+/// [`time_loop`] for async `work`.
+async fn time_loop_async<F: Future<Output = u64>>(n: u64, work: impl Fn(u64) -> F) -> Duration {
+    let start = Instant::now();
+    for i in 0..n {
+        black_box(work(black_box(i)).await);
+    }
+    start.elapsed()
+}
+
 // ---- SDK handlers: one invocation holding `event.payload` spans ----
 
 /// Times only its loop of spans.
 #[serverless_handler]
 async fn sdk_sync_timed(event: LambdaEvent<u64>) -> Result<Duration, Infallible> {
-    let start = Instant::now();
-    for i in 0..event.payload {
-        black_box(work_sdk(black_box(i)));
-    }
-    Ok(start.elapsed())
+    Ok(time_loop(event.payload, work_sdk))
 }
 
 /// Times only its loop of spans.
 #[serverless_handler]
 async fn sdk_async_timed(event: LambdaEvent<u64>) -> Result<Duration, Infallible> {
-    let start = Instant::now();
-    for i in 0..event.payload {
-        black_box(work_sdk_async(black_box(i)).await);
-    }
-    Ok(start.elapsed())
+    Ok(time_loop_async(event.payload, work_sdk_async).await)
 }
 
 /// Times only its loop of `tracing` spans, recorded by the SDK's `TracingLayer`.
 #[serverless_handler]
 async fn tracing_layer_timed(event: LambdaEvent<u64>) -> Result<Duration, Infallible> {
-    let start = Instant::now();
-    for i in 0..event.payload {
-        black_box(work_tracing(black_box(i)));
-    }
-    Ok(start.elapsed())
+    Ok(time_loop(event.payload, work_tracing))
 }
 
 /// The whole invocation is timed by the caller.
@@ -221,17 +230,34 @@ impl Otel {
         }
     }
 
+    /// Benchmarks `run` (a root span with `N` children, returning the time the children
+    /// took) as `name` under this pipeline's `tracing` dispatcher, flushing after each; then
+    /// checks that every span it created was exported.
+    fn bench(
+        &self,
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        name: &str,
+        run: impl Fn(&Self) -> Duration,
+    ) {
+        group.bench_function(name, |b| {
+            tracing::dispatcher::with_default(&self.dispatch, || {
+                b.iter_custom(|iters| {
+                    summed(iters, || {
+                        let elapsed = run(self);
+                        self.flush();
+                        elapsed
+                    })
+                });
+            });
+        });
+        self.check(name);
+    }
+
     /// A root `tracing` span with `N` instrumented children; returns the time the children
     /// took.
     fn tracing_sync(&self) -> Duration {
         let root = tracing::info_span!("invocation");
-        let elapsed = root.in_scope(|| {
-            let start = Instant::now();
-            for i in 0..N {
-                black_box(work_tracing(black_box(i)));
-            }
-            start.elapsed()
-        });
+        let elapsed = root.in_scope(|| time_loop(N, work_tracing));
         drop(root);
         self.created.set(self.created.get() + N + 1);
         elapsed
@@ -239,16 +265,7 @@ impl Otel {
 
     fn tracing_async(&self, rt: &tokio::runtime::Runtime) -> Duration {
         let root = tracing::info_span!("invocation");
-        let elapsed = rt.block_on(
-            async {
-                let start = Instant::now();
-                for i in 0..N {
-                    black_box(work_tracing_async(black_box(i)).await);
-                }
-                start.elapsed()
-            }
-            .instrument(root),
-        );
+        let elapsed = rt.block_on(time_loop_async(N, work_tracing_async).instrument(root));
         self.created.set(self.created.get() + N + 1);
         elapsed
     }
@@ -334,55 +351,29 @@ fn in_handler(c: &mut Criterion) {
         });
     });
 
-    let sdk = SdkTally::new();
-    group.bench_function("sdk/sync", |b| {
-        b.iter_custom(|iters| {
-            summed(iters, || {
-                let elapsed = handled(rt.block_on(sdk_sync_timed(spans(N))));
-                sdk.add(N + 1);
-                elapsed
-            })
-        });
-    });
-    sdk.check("span/sdk/sync");
+    bench_timed(&mut group, &rt, "sdk/sync", sdk_sync_timed);
 
     for (name, otel) in [
         ("tracing_otel/sync", &default_batch),
         ("tracing_otel_lean/sync", &lean_batch),
     ] {
-        group.bench_function(name, |b| {
-            tracing::dispatcher::with_default(&otel.dispatch, || {
-                b.iter_custom(|iters| {
-                    summed(iters, || {
-                        let elapsed = otel.tracing_sync();
-                        otel.flush();
-                        elapsed
-                    })
-                });
-            });
-        });
-        otel.check(name);
+        otel.bench(&mut group, name, Otel::tracing_sync);
     }
 
     // `tracing::instrument` spans inside an invocation, with the SDK's layer installed in
     // place of tracing-opentelemetry: compare with `tracing_otel/sync`.
-    let layered = SdkTally::new();
     let sdk_layer = Dispatch::new(
         tracing_subscriber::registry()
             .with(serverless_sdk::integrations::tracing::ServerlessTracingLayer::new()),
     );
-    group.bench_function("tracing_sdk_layer/sync", |b| {
-        tracing::dispatcher::with_default(&sdk_layer, || {
-            b.iter_custom(|iters| {
-                summed(iters, || {
-                    let elapsed = handled(rt.block_on(tracing_layer_timed(spans(N))));
-                    layered.add(N + 1);
-                    elapsed
-                })
-            });
-        });
+    tracing::dispatcher::with_default(&sdk_layer, || {
+        bench_timed(
+            &mut group,
+            &rt,
+            "tracing_sdk_layer/sync",
+            tracing_layer_timed,
+        );
     });
-    layered.check("span/tracing_sdk_layer/sync");
 
     group.bench_function("otel_raw/sync", |b| {
         b.iter_custom(|iters| {
@@ -399,43 +390,41 @@ fn in_handler(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                total += rt.block_on(async {
-                    let start = Instant::now();
-                    for i in 0..N {
-                        black_box(work_async(black_box(i)).await);
-                    }
-                    start.elapsed()
-                });
+                total += rt.block_on(time_loop_async(N, work_async));
             }
             total
         });
     });
 
-    let sdk = SdkTally::new();
-    group.bench_function("sdk/async", |b| {
+    bench_timed(&mut group, &rt, "sdk/async", sdk_async_timed);
+
+    default_batch.bench(&mut group, "tracing_otel/async", |otel| {
+        otel.tracing_async(&rt)
+    });
+    group.finish();
+}
+
+/// Benchmarks `handler`, an SDK handler that times its own `N` spans, as `span/{id}`; then
+/// checks that every span it created was exported.
+fn bench_timed<Fut>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    id: &str,
+    handler: impl Fn(LambdaEvent<u64>) -> Fut,
+) where
+    Fut: Future<Output = Result<Duration, lambda_runtime::Diagnostic>>,
+{
+    let tally = SdkTally::new();
+    group.bench_function(id, |b| {
         b.iter_custom(|iters| {
             summed(iters, || {
-                let elapsed = handled(rt.block_on(sdk_async_timed(spans(N))));
-                sdk.add(N + 1);
+                let elapsed = handled(rt.block_on(handler(spans(N))));
+                tally.add(N + 1);
                 elapsed
             })
         });
     });
-    sdk.check("span/sdk/async");
-
-    group.bench_function("tracing_otel/async", |b| {
-        tracing::dispatcher::with_default(&default_batch.dispatch, || {
-            b.iter_custom(|iters| {
-                summed(iters, || {
-                    let elapsed = default_batch.tracing_async(&rt);
-                    default_batch.flush();
-                    elapsed
-                })
-            });
-        });
-    });
-    default_batch.check("tracing_otel/async");
-    group.finish();
+    tally.check(&format!("span/{id}"));
 }
 
 fn exported(c: &mut Criterion) {

@@ -147,6 +147,46 @@ pub fn init_sdk() -> Arc<Counter> {
     counter
 }
 
+/// A sync span's worth of work: `pricing`, a child span of the invocation.
+#[serverless_sdk::span("pricing")]
+pub fn price(i: u64) -> u64 {
+    std::hint::black_box(i) * 3
+}
+
+/// An async span's worth of work: `db.load`, a child span of the invocation.
+#[serverless_sdk::span("db.load")]
+pub async fn load(i: u64) -> u64 {
+    std::hint::black_box(i) + 1
+}
+
+/// The ten child spans' worth of work of the benchmarks' busier handlers: `load` five times
+/// (async), then `price` five times (sync), summed. Each benchmark passes its own pair: bare,
+/// under `#[span]`, or under `tracing::instrument`.
+pub async fn load_and_price<F>(load: impl Fn(u64) -> F, price: impl Fn(u64) -> u64) -> u64
+where
+    F: Future<Output = u64>,
+{
+    let mut total = 0;
+    for i in 0..5 {
+        total += load(i).await;
+    }
+    for i in 0..5 {
+        total += price(i);
+    }
+    total
+}
+
+/// The three tags of the benchmarks' busier handlers, one of them with custom JSON.
+pub fn tag_customer() {
+    serverless_sdk::tag_event(
+        "customer-id",
+        "42",
+        serde_json::json!({ "demoUser": "true" }),
+    );
+    serverless_sdk::tag_event("plan", "free", None);
+    serverless_sdk::tag_event("region", "eu-west-1", None);
+}
+
 /// Whether `capture_exception` captures (and symbolises) a backtrace in this process: when
 /// `RUST_LIB_BACKTRACE`, or failing that `RUST_BACKTRACE`, is set and not `0`. It changes the
 /// cost of a capture by two orders of magnitude, so every benchmark prints it; the numbers in
@@ -154,6 +194,23 @@ pub fn init_sdk() -> Arc<Counter> {
 #[must_use]
 pub fn backtraces_enabled() -> bool {
     std::backtrace::Backtrace::capture().status() == std::backtrace::BacktraceStatus::Captured
+}
+
+/// How many rounds a benchmark that runs its own harness makes: the number in the variable
+/// `var` when it holds one, else `quick` under `--test` (`cargo bench -- --test`, as CI runs
+/// the benchmarks) and `full` otherwise.
+#[must_use]
+pub fn rounds(var: &str, quick: usize, full: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| {
+            if std::env::args().any(|arg| arg == "--test") {
+                quick
+            } else {
+                full
+            }
+        })
 }
 
 /// Prints the conditions a benchmark runs under (cores, backtraces) to stderr.

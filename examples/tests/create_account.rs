@@ -85,9 +85,6 @@ async fn create_account_fails_with_the_step_functions_error_name() {
     let documented = function
         .invoke(&events::fixture("create-account-taken.json"))
         .await;
-    assert_eq!(
-        documented.error().map(|error| error.error_type.as_str()),
-        Some("AccountAlreadyExistsException")
-    );
+    documented.expect_error("AccountAlreadyExistsException");
     function.stop().await;
 }

@@ -52,11 +52,18 @@ fn outline(tree: &[String]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn dev_mode_draws_each_invocation_on_stderr() {
-    let function = example_function!("spans", &[("SERVERLESS_SDK_DEV", "true")]).await;
+/// Starts the `spans` example with `env` and invokes it once with the schedule event,
+/// checking that it answered.
+async fn invoke_spans(env: &[(&str, &str)]) -> (Function, InvokeOutcome) {
+    let function = example_function!("spans", env).await;
     let report = function.invoke(&events::eventbridge_schedule()).await;
     function.response(&report);
+    (function, report)
+}
+
+#[tokio::test]
+async fn dev_mode_draws_each_invocation_on_stderr() {
+    let (function, report) = invoke_spans(&[("SERVERLESS_SDK_DEV", "true")]).await;
     let tree = waterfall(&function, &report).await;
 
     // The trace id is the one exported, so the trace can be found in the backend.
@@ -152,16 +159,12 @@ async fn dev_mode_shows_errors_with_their_first_frames() {
 
 #[tokio::test]
 async fn dev_mode_draws_invocations_that_sampling_drops() {
-    let function = example_function!(
-        "spans",
-        &[
-            ("SERVERLESS_SDK_DEV", "true"),
-            ("OTEL_TRACES_SAMPLER", "always_off")
-        ]
-    )
-    .await;
-    let report = function.invoke(&events::eventbridge_schedule()).await;
-    function.response(&report);
+    // Dev mode on, and a sampler that keeps no invocation.
+    let env = [
+        ("SERVERLESS_SDK_DEV", "true"),
+        ("OTEL_TRACES_SAMPLER", "always_off"),
+    ];
+    let (function, report) = invoke_spans(&env).await;
     let tree = waterfall(&function, &report).await;
     assert!(tree[0].contains("· 10 spans ·"), "{tree:#?}");
     // Sampled out: nothing was exported.
@@ -171,9 +174,7 @@ async fn dev_mode_draws_invocations_that_sampling_drops() {
 
 #[tokio::test]
 async fn without_dev_mode_stderr_has_no_trees() {
-    let function = example_function!("spans", &[("SERVERLESS_SDK_DEV", "false")]).await;
-    let report = function.invoke(&events::eventbridge_schedule()).await;
-    function.response(&report);
+    let (function, report) = invoke_spans(&[("SERVERLESS_SDK_DEV", "false")]).await;
     function.trace(&report).await;
     // Dev output would follow the export at once; give it the time it would take anyway.
     tokio::time::sleep(Duration::from_millis(100)).await;

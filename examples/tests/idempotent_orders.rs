@@ -150,8 +150,7 @@ async fn idempotent_orders_replays_the_first_response_from_dynamodb() {
     let changed = function
         .invoke(&events::fixture("idempotent-order-changed.json"))
         .await;
-    let report = changed.error().unwrap_or_else(|| panic!("{changed:?}"));
-    assert_eq!(report.error_type, "IdempotencyValidationError");
+    let report = changed.expect_error("IdempotencyValidationError");
     assert!(!report.error_message.contains(KEY), "{report:?}");
     let trace = function.trace(&changed).await;
     let idem = idempotency_span(&trace, "payload_mismatch");
@@ -194,10 +193,7 @@ async fn idempotent_orders_runs_locally_with_the_in_memory_store() {
     let changed = function
         .invoke(&events::fixture("idempotent-order-changed.json"))
         .await;
-    assert_eq!(
-        changed.error().map(|report| report.error_type.as_str()),
-        Some("IdempotencyValidationError")
-    );
+    changed.expect_error("IdempotencyValidationError");
     assert!(!function.process.stdout_text().contains(KEY));
     function.stop().await;
 

@@ -12,14 +12,21 @@ use serverless_sdk_tests::{moto::Moto, prelude::*};
 
 const TABLE: &str = "idempotency";
 
-/// The outcome of each record's `idempotency` span, in record order, checking that a record
-/// that ran created its order inside the span and that a replayed one did nothing there.
-fn outcomes(trace: &Trace) -> Vec<String> {
+/// The `idempotency` span of each record, in record order.
+fn idempotency_spans(trace: &Trace) -> Vec<&FlatSpan> {
     trace
         .records()
         .into_iter()
-        .map(|record| {
-            let idem = trace.child(record, "idempotency");
+        .map(|record| trace.child(record, "idempotency"))
+        .collect()
+}
+
+/// The outcome of each record's `idempotency` span, in record order, checking that a record
+/// that ran created its order inside the span and that a replayed one did nothing there.
+fn outcomes(trace: &Trace) -> Vec<String> {
+    idempotency_spans(trace)
+        .into_iter()
+        .map(|idem| {
             let outcome = idem
                 .attr_str("idempotency.outcome")
                 .unwrap_or_default()
@@ -36,16 +43,24 @@ fn outcomes(trace: &Trace) -> Vec<String> {
 
 /// The key hash of each record's `idempotency` span.
 fn key_hashes(trace: &Trace) -> Vec<String> {
-    trace
-        .records()
+    idempotency_spans(trace)
         .into_iter()
-        .map(|record| {
-            let idem = trace.child(record, "idempotency");
+        .map(|idem| {
             idem.attr_str("idempotency.key_hash")
                 .unwrap_or_default()
                 .to_owned()
         })
         .collect()
+}
+
+/// Invokes `function` with `batch`, checks that no record failed, and returns the trace.
+async fn invoke_clean(function: &Function, batch: &Value) -> Trace {
+    let outcome = function.invoke(batch).await;
+    assert_eq!(
+        function.response(&outcome),
+        json!({ "batchItemFailures": [] })
+    );
+    function.trace(&outcome).await
 }
 
 /// `batch` delivered again: every record's `ApproximateReceiveCount` is 2.
@@ -69,12 +84,7 @@ async fn idempotent_sqs_orders_creates_one_order_per_body_in_dynamodb() {
     let batch = events::fixture("idempotent-sqs-orders.json");
 
     // The second record repeats the first's body: replayed.
-    let first = function.invoke(&batch).await;
-    assert_eq!(
-        function.response(&first),
-        json!({ "batchItemFailures": [] })
-    );
-    let trace = function.trace(&first).await;
+    let trace = invoke_clean(&function, &batch).await;
     assert_eq!(outcomes(&trace), ["run", "replayed", "run"]);
     let hashes = key_hashes(&trace);
     assert_eq!(hashes[0], hashes[1]);
@@ -86,9 +96,7 @@ async fn idempotent_sqs_orders_creates_one_order_per_body_in_dynamodb() {
 
     // The whole batch redelivered to another execution environment: nothing runs.
     let other = example_function!("idempotent_sqs_orders", &vars).await;
-    let again = other.invoke(&redelivered(batch.clone())).await;
-    assert_eq!(other.response(&again), json!({ "batchItemFailures": [] }));
-    let trace = other.trace(&again).await;
+    let trace = invoke_clean(&other, &redelivered(batch.clone())).await;
     assert_eq!(trace.root.attr_bool("serverless.redelivered"), Some(true));
     assert_eq!(outcomes(&trace), ["replayed", "replayed", "replayed"]);
     assert_eq!(key_hashes(&trace), hashes);
@@ -111,10 +119,11 @@ async fn idempotent_sqs_orders_creates_one_order_per_body_in_dynamodb() {
         json!({ "batchItemFailures": [{ "itemIdentifier": "MessageID_1" }] })
     );
     let trace = function.trace(&retry).await;
-    let broken = trace.child(trace.records()[0], "idempotency");
+    let [broken, replayed] = idempotency_spans(&trace)[..] else {
+        panic!("two records: {}", trace.render());
+    };
     assert_eq!(broken.attr_str("idempotency.outcome"), Some("run"));
     assert!(trace.child_names(broken).contains(&"orders.insert"));
-    let replayed = trace.child(trace.records()[1], "idempotency");
     assert_eq!(replayed.attr_str("idempotency.outcome"), Some("replayed"));
 
     // One record per distinct order body, none for the broken one; the bodies (the keys)
@@ -133,24 +142,10 @@ async fn idempotent_sqs_orders_creates_one_order_per_body_in_dynamodb() {
 async fn idempotent_sqs_orders_runs_locally_with_the_in_memory_store() {
     let function = example_function!("idempotent_sqs_orders").await;
     let batch = events::fixture("idempotent-sqs-orders.json");
-    let first = function.invoke(&batch).await;
-    assert_eq!(
-        function.response(&first),
-        json!({ "batchItemFailures": [] })
-    );
-    assert_eq!(
-        outcomes(&function.trace(&first).await),
-        ["run", "replayed", "run"]
-    );
+    let first = invoke_clean(&function, &batch).await;
+    assert_eq!(outcomes(&first), ["run", "replayed", "run"]);
     // Invoked again, as the documentation suggests: a redelivery of the whole batch.
-    let again = function.invoke(&batch).await;
-    assert_eq!(
-        function.response(&again),
-        json!({ "batchItemFailures": [] })
-    );
-    assert_eq!(
-        outcomes(&function.trace(&again).await),
-        ["replayed", "replayed", "replayed"]
-    );
+    let again = invoke_clean(&function, &batch).await;
+    assert_eq!(outcomes(&again), ["replayed", "replayed", "replayed"]);
     function.stop().await;
 }

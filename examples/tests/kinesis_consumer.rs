@@ -22,23 +22,7 @@ async fn kinesis_consumer_stops_at_the_bad_record_and_sees_the_retry() {
     );
 
     let trace = function.trace(&first).await;
-    let root = &trace.root;
-    assert_eq!(root.name, "process clickstream", "{}", trace.render());
-    assert_eq!(root.kind_name(), "consumer");
-    root.assert_attrs([
-        ("faas.trigger", "pubsub".into()),
-        ("messaging.system", "aws_kinesis".into()),
-        ("messaging.destination.name", "clickstream".into()),
-        (
-            "messaging.destination.partition.id",
-            "shardId-000000000000".into(),
-        ),
-        ("messaging.batch.message_count", 3.into()),
-        ("serverless.batch.failed_count", 1.into()),
-        ("serverless.batch.skipped_count", 1.into()),
-        ("serverless.outcome", "success".into()),
-    ]);
-    assert_eq!(root.attr_bool("serverless.redelivered"), None);
+    trace.assert_kinesis_root("clickstream", 3, 1, 1);
 
     let records = trace.records();
     assert_eq!(

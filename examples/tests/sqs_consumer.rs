@@ -40,21 +40,9 @@ async fn sqs_consumer_spans_each_record_and_reports_the_bad_one() {
     );
 
     let trace = function.trace(&batch).await;
+    // One record of three failed: the invocation itself succeeded.
+    trace.assert_batch_root("aws_sqs", "SQSQueue", 3, 1);
     let root = &trace.root;
-    assert_eq!(root.name, "process SQSQueue", "{}", trace.render());
-    assert_eq!(root.kind_name(), "consumer");
-    root.assert_attrs([
-        ("faas.trigger", "pubsub".into()),
-        ("messaging.system", "aws_sqs".into()),
-        ("messaging.destination.name", "SQSQueue".into()),
-        ("messaging.batch.message_count", 3.into()),
-        ("serverless.batch.failed_count", 1.into()),
-    ]);
-    assert_eq!(
-        root.attr_str("serverless.outcome"),
-        Some("success"),
-        "one record of three"
-    );
     assert!(
         root.events.is_empty(),
         "the failure is the record's, not the invocation's"

@@ -10,6 +10,12 @@
 use serde_json::{Value, json};
 use serverless_sdk_tests::prelude::*;
 
+/// Asserts the root span of a `POST /customers` sent through `api` and answered `status`.
+fn assert_sign_up(trace: &Trace, api: Source, status: i64) {
+    let path = "/customers";
+    trace.assert_http_request("tag_event", "POST", Some(path), &api.url_path(path), status);
+}
+
 #[tokio::test]
 async fn tag_event_tags_the_invocation_with_custom_json() {
     let function = example_function!("tag_event").await;
@@ -92,13 +98,7 @@ async fn tag_event_tags_the_invocation_with_custom_json() {
         (&documented, Source::RestApi, "42", "free-trial"),
     ] {
         let trace = Trace::of(&spans, &outcome.request_id);
-        trace.assert_http_request(
-            "tag_event",
-            "POST",
-            Some("/customers"),
-            &api.url_path("/customers"),
-            201,
-        );
+        assert_sign_up(&trace, api, 201);
         let root = &trace.root;
         assert_eq!(root.attr_str("serverless.tag.customer-id"), Some(id));
         assert_eq!(
@@ -121,13 +121,7 @@ async fn tag_event_tags_the_invocation_with_custom_json() {
     // No sign-up, no tags.
     for outcome in [&malformed, &no_body] {
         let trace = Trace::of(&spans, &outcome.request_id);
-        trace.assert_http_request(
-            "tag_event",
-            "POST",
-            Some("/customers"),
-            &Source::HttpApi.url_path("/customers"),
-            400,
-        );
+        assert_sign_up(&trace, Source::HttpApi, 400);
         assert!(
             trace
                 .root

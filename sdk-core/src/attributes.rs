@@ -162,3 +162,11 @@ pub fn tag_key(tag: &str) -> String {
     key.push_str(tag);
     key
 }
+
+/// The value of the first attribute named `key` among `attributes`, as text.
+pub(crate) fn text_of(attributes: &[opentelemetry::KeyValue], key: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.as_str().into_owned())
+}

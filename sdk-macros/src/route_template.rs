@@ -149,45 +149,21 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates() {
-        assert_eq!(validate(""), Err(RouteError::Empty));
-        assert_eq!(validate("api/foo"), Err(RouteError::NoLeadingSlash));
-        assert_eq!(
-            validate("/api//foo"),
-            Err(RouteError::EmptySegment { at: 5 })
-        );
-        assert_eq!(
-            validate("/api/foo/"),
-            Err(RouteError::EmptySegment { at: 8 })
-        );
-        assert_eq!(
-            validate("/users/{id"),
-            Err(RouteError::UnbalancedBrace { at: 7 })
-        );
-        assert_eq!(
-            validate("/users/id}"),
-            Err(RouteError::UnbalancedBrace { at: 9 })
-        );
-        assert_eq!(
-            validate("/users/{{id}}"),
-            Err(RouteError::UnbalancedBrace { at: 8 })
-        );
-        assert_eq!(
-            validate("/users/{}"),
-            Err(RouteError::BadParameter {
-                name: String::new()
-            })
-        );
-        assert_eq!(
-            validate("/users/{1x}"),
-            Err(RouteError::BadParameter { name: "1x".into() })
-        );
-        assert_eq!(
-            validate("/a b"),
-            Err(RouteError::BadCharacter { ch: ' ', at: 2 })
-        );
-        assert_eq!(
-            validate("/a?x=1"),
-            Err(RouteError::BadCharacter { ch: '?', at: 2 })
-        );
+        let bad = |name: &str| RouteError::BadParameter { name: name.into() };
+        for (template, error) in [
+            ("", RouteError::Empty),
+            ("api/foo", RouteError::NoLeadingSlash),
+            ("/api//foo", RouteError::EmptySegment { at: 5 }),
+            ("/api/foo/", RouteError::EmptySegment { at: 8 }),
+            ("/users/{id", RouteError::UnbalancedBrace { at: 7 }),
+            ("/users/id}", RouteError::UnbalancedBrace { at: 9 }),
+            ("/users/{{id}}", RouteError::UnbalancedBrace { at: 8 }),
+            ("/users/{}", bad("")),
+            ("/users/{1x}", bad("1x")),
+            ("/a b", RouteError::BadCharacter { ch: ' ', at: 2 }),
+            ("/a?x=1", RouteError::BadCharacter { ch: '?', at: 2 }),
+        ] {
+            assert_eq!(validate(template), Err(error), "{template:?}");
+        }
     }
 }

@@ -396,6 +396,20 @@ impl Function {
         .await;
     }
 
+    /// Waits until the function has polled for the invocation after the last one it
+    /// answered: the SDK exports each invocation after its response and before that poll, so
+    /// every export has then been made (or given up).
+    ///
+    /// # Panics
+    ///
+    /// After [`WAIT`], showing the stats.
+    pub async fn settle(&self) {
+        let stats = self.api.stats();
+        let answered = stats.responses + stats.errors;
+        self.wait_for_stats(|s| s.next_polls > answered && s.polls_waiting >= 1)
+            .await;
+    }
+
     /// Waits for the function's first `POST …/init/error`.
     ///
     /// # Panics

@@ -342,6 +342,14 @@ impl Trace {
         );
     }
 
+    /// Asserts that the span named each of `names` is a direct child of `parent`
+    /// ([`Trace::assert_child_of`]).
+    pub fn assert_children(&self, parent: &FlatSpan, names: &[&str]) {
+        for name in names {
+            self.assert_child_of(self.named(name), parent);
+        }
+    }
+
     /// Asserts what the root span of every HTTP invocation carries: kind server, trigger
     /// `http`, the request's method and the response's status code.
     pub fn assert_http_root(&self, method: &str, status: i64) {
@@ -384,6 +392,46 @@ impl Trace {
         self.assert_http_root(method, status);
         assert_eq!(self.root.attr_str("url.path"), Some(url_path));
         self.assert_endpoint(function_name, method, route);
+    }
+
+    /// Asserts what the root span of a batch invocation carries: the name
+    /// `process {destination}`, kind consumer, trigger `pubsub`, the `messaging.system` and
+    /// destination, how many `messages` the batch held and how many `failed`, and the outcome
+    /// `success`: a record's failure is the record's, not the invocation's.
+    pub fn assert_batch_root(&self, system: &str, destination: &str, messages: i64, failed: i64) {
+        let root = &self.root;
+        assert_eq!(
+            root.name,
+            format!("process {destination}"),
+            "{}",
+            self.render()
+        );
+        assert_eq!(root.kind_name(), "consumer");
+        root.assert_attrs([
+            ("faas.trigger", "pubsub".into()),
+            ("messaging.system", system.into()),
+            ("messaging.destination.name", destination.into()),
+            ("messaging.batch.message_count", messages.into()),
+            ("serverless.batch.failed_count", failed.into()),
+            ("serverless.outcome", "success".into()),
+        ]);
+    }
+
+    /// [`Trace::assert_batch_root`] for a Kinesis batch from the one shard of the AWS samples
+    /// (`shardId-000000000000`), first delivery: also the partition, and how many records
+    /// were `skipped` (never run) after the first failure.
+    pub fn assert_kinesis_root(&self, stream: &str, messages: i64, failed: i64, skipped: i64) {
+        self.assert_batch_root("aws_kinesis", stream, messages, failed);
+        let root = &self.root;
+        assert_eq!(
+            root.attr_str("messaging.destination.partition.id"),
+            Some("shardId-000000000000")
+        );
+        assert_eq!(
+            root.attr_i64("serverless.batch.skipped_count"),
+            Some(skipped)
+        );
+        assert_eq!(root.attr_bool("serverless.redelivered"), None);
     }
 
     /// The trace as a tree ([`render_tree`] without colour), for failure messages.

@@ -241,22 +241,10 @@ async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() 
 
     let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let trace = Trace::of(&spans, &outcome.request_id);
+    // A partial failure: the invocation itself succeeded.
+    trace.assert_batch_root("aws_sqs", "SQSQueue", 5, 2);
     let root = &trace.root;
-    assert_eq!(root.name, "process SQSQueue", "{}", trace.render());
-    assert_eq!(root.kind_name(), "consumer");
-    root.assert_attrs([
-        ("faas.trigger", "pubsub".into()),
-        ("messaging.system", "aws_sqs".into()),
-        ("messaging.operation.type", "process".into()),
-        ("messaging.destination.name", "SQSQueue".into()),
-        ("messaging.batch.message_count", 5.into()),
-        ("serverless.batch.failed_count", 2.into()),
-    ]);
-    assert_eq!(
-        root.attr_str("serverless.outcome"),
-        Some("success"),
-        "a partial failure"
-    );
+    assert_eq!(root.attr_str("messaging.operation.type"), Some("process"));
     assert_eq!(
         root.attr_bool("serverless.redelivered"),
         Some(true),
@@ -365,8 +353,7 @@ async fn a_batch_where_every_record_failed_fails_the_invocation() {
     ]);
     let outcome = function.invoke(&event).await;
     assert_eq!(failures(&function.response(&outcome)), ["m1", "m2"]);
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let trace = function.trace(&outcome).await;
     assert_eq!(
         trace.root.attr_str("serverless.outcome"),
         Some("error:handled")
@@ -454,8 +441,7 @@ async fn standard_queues_run_records_concurrently_when_asked() {
         .collect();
     let outcome = function.invoke(&batch(records)).await;
     assert_eq!(failures(&function.response(&outcome)), ["m6"]);
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let trace = function.trace(&outcome).await;
     let records = trace.records();
     assert_eq!(records.len(), 8);
     // At most four at once, and more than one.
@@ -508,22 +494,8 @@ async fn kinesis_batches_stop_at_the_first_failure_and_retries_are_seen() {
         .await;
 
     let trace = Trace::of(&spans, &outcome.request_id);
+    trace.assert_kinesis_root("simple-stream", 4, 1, 2);
     let root = &trace.root;
-    assert_eq!(root.name, "process simple-stream");
-    assert_eq!(root.kind_name(), "consumer");
-    root.assert_attrs([
-        ("faas.trigger", "pubsub".into()),
-        ("messaging.system", "aws_kinesis".into()),
-        ("messaging.destination.name", "simple-stream".into()),
-        (
-            "messaging.destination.partition.id",
-            "shardId-000000000000".into(),
-        ),
-        ("messaging.batch.message_count", 4.into()),
-        ("serverless.batch.failed_count", 1.into()),
-        ("serverless.batch.skipped_count", 2.into()),
-    ]);
-    assert_eq!(root.attr_bool("serverless.redelivered"), None);
     let records = trace.records();
     let seen: Vec<(&str, Vec<&str>)> = records
         .iter()

@@ -12,7 +12,7 @@
 //! ([`config_for`]).
 #![allow(clippy::unwrap_used)]
 
-use std::net::Ipv4Addr;
+use std::{collections::BTreeSet, net::Ipv4Addr};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use opentelemetry_sdk::trace::Sampler;
@@ -25,9 +25,9 @@ use serverless_sdk::{
 };
 use serverless_sdk_tests::{
     function::{Function, run_function_child},
-    otlp::{AttrValue, OtlpReceiver, SigV4Check},
+    otlp::{OtlpReceiver, SigV4Check},
     runtime_api::InvokeOutcome,
-    trace_view::invocation_roots as roots,
+    trace_view::{invocation_ids, invocation_roots as roots},
 };
 use tokio::net::TcpListener;
 
@@ -106,6 +106,14 @@ async fn start(case: &str, endpoint: &str, env: &[(&str, String)]) -> Function {
     Function::test_child(FUNCTION, case, &vars).await
 }
 
+/// Starts a receiver, and the function with the configuration `case` exporting to it, with
+/// `env` on top of the Lambda environment.
+async fn start_exporting(case: &str, env: &[(&'static str, &str)]) -> (OtlpReceiver, Function) {
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let function = start(case, &receiver.endpoint(), &vars(env)).await;
+    (receiver, function)
+}
+
 /// `(name, value)` pairs as [`start`] takes them.
 fn vars(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     pairs
@@ -140,16 +148,6 @@ async fn invoke_failing(function: &Function) -> InvokeOutcome {
     outcome
 }
 
-/// Waits until the function has polled for the invocation after the last one it answered:
-/// the function exports each invocation after its response and before that poll, so every
-/// export has then been made (or given up).
-async fn settle(function: &Function) {
-    let answered = function.api.stats().responses + function.api.stats().errors;
-    function
-        .wait_for_stats(|s| s.next_polls > answered && s.polls_waiting >= 1)
-        .await;
-}
-
 /// The function's stdout and stderr.
 fn output(function: &Function) -> String {
     format!(
@@ -157,17 +155,6 @@ fn output(function: &Function) -> String {
         function.process.stdout_text(),
         function.process.stderr_text()
     )
-}
-
-/// The SDK's own stderr reports (`{"source":"serverless_sdk",…}`).
-fn sdk_reports(function: &Function) -> Vec<Value> {
-    function
-        .process
-        .stderr_lines()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|report| report["source"] == "serverless_sdk")
-        .collect()
 }
 
 /// A port on 127.0.0.1 that nothing listens on.
@@ -183,14 +170,12 @@ async fn closed_port() -> u16 {
 /// function's output (dev mode's waterfall included) nor the exported spans.
 #[tokio::test]
 async fn a_header_set_in_code_reaches_the_collector_and_nothing_else() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let function = start(
+    let (receiver, function) = start_exporting(
         "header",
-        &receiver.endpoint(),
-        &vars(&[(
+        &[(
             "OTEL_EXPORTER_OTLP_HEADERS",
             "x-api-key=from-the-env,x-team=core",
-        )]),
+        )],
     )
     .await;
     let outcome = invoke(&function, 1).await;
@@ -200,7 +185,7 @@ async fn a_header_set_in_code_reaches_the_collector_and_nothing_else() {
     let received = receiver.received();
     assert_eq!(received[0].headers["x-api-key"], API_KEY);
     assert_eq!(received[0].headers["x-team"], "core");
-    settle(&function).await;
+    function.settle().await;
     let output = output(&function);
     assert!(
         output.contains("double"),
@@ -220,13 +205,8 @@ async fn a_header_set_in_code_reaches_the_collector_and_nothing_else() {
 /// invocation is exported; the one whose handler returned `Err` is, whole.
 #[tokio::test]
 async fn a_sampler_set_in_code_drops_every_success_and_keeps_the_failure() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let function = start(
-        "sampler_off",
-        &receiver.endpoint(),
-        &vars(&[("OTEL_TRACES_SAMPLER", "always_on")]),
-    )
-    .await;
+    let (receiver, function) =
+        start_exporting("sampler_off", &[("OTEL_TRACES_SAMPLER", "always_on")]).await;
     let mut successes = Vec::new();
     for value in 1..=3 {
         successes.push(invoke(&function, value).await);
@@ -235,18 +215,14 @@ async fn a_sampler_set_in_code_drops_every_success_and_keeps_the_failure() {
     let spans = function
         .wait_for_received_traces(&receiver, &[&failed])
         .await;
-    settle(&function).await;
-    let spans_now = receiver.spans();
-    let exported: Vec<&str> = roots(&spans_now)
-        .iter()
-        .filter_map(|root| root.attr_str("faas.invocation_id"))
-        .collect();
-    assert_eq!(exported, [failed.request_id.as_str()], "only the failure");
-    assert!(
-        successes
-            .iter()
-            .all(|s| !exported.contains(&s.request_id.as_str()))
+    function.settle().await;
+    let exported = invocation_ids(&receiver.spans());
+    assert_eq!(
+        exported,
+        BTreeSet::from([failed.request_id]),
+        "only the failure"
     );
+    assert!(successes.iter().all(|s| !exported.contains(&s.request_id)));
     assert_eq!(
         spans.len(),
         1,
@@ -278,14 +254,7 @@ async fn signing_for_xray_set_in_code_signs_a_plain_http_export_that_verifies() 
         receiver.signature_errors()
     );
     for export in receiver.received() {
-        let authorization = export.headers["authorization"].to_str().unwrap();
-        assert!(
-            authorization.starts_with(&format!(
-                "AWS4-HMAC-SHA256 Credential={}/",
-                check.access_key_id
-            )) && authorization.contains("/us-east-1/xray/aws4_request"),
-            "{authorization}"
-        );
+        check.assert_authorization(&export.headers);
     }
     assert!(!output(&function).contains(&check.secret_access_key));
 }
@@ -303,7 +272,7 @@ async fn signing_off_set_in_code_sends_the_export_unsigned() {
     let function = start("sign_off", &receiver.endpoint(), &env).await;
     invoke(&function, 1).await;
     invoke(&function, 2).await;
-    settle(&function).await;
+    function.settle().await;
     function
         .wait_for(
             || format!("two refused exports: {:?}", receiver.signature_errors()),
@@ -315,7 +284,7 @@ async fn signing_off_set_in_code_sends_the_export_unsigned() {
         ["no authorization header", "no authorization header"]
     );
     assert!(receiver.received().is_empty());
-    let reports = sdk_reports(&function);
+    let reports = function.process.sdk_reports();
     assert_eq!(reports.len(), 2, "one per refused export: {reports:?}");
     assert!(
         reports
@@ -330,13 +299,8 @@ async fn signing_off_set_in_code_sends_the_export_unsigned() {
 /// spans.
 #[tokio::test]
 async fn gzip_set_in_code_sends_a_gzipped_body_that_decodes() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let function = start(
-        "gzip",
-        &receiver.endpoint(),
-        &vars(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")]),
-    )
-    .await;
+    let (receiver, function) =
+        start_exporting("gzip", &[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")]).await;
     let outcome = invoke(&function, 21).await;
     let spans = function
         .wait_for_received_traces(&receiver, &[&outcome])
@@ -356,25 +320,19 @@ async fn gzip_set_in_code_sends_a_gzipped_body_that_decodes() {
 /// stay.
 #[tokio::test]
 async fn a_resource_attribute_set_in_code_reaches_every_span() {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let function = start(
-        "resource",
-        &receiver.endpoint(),
-        &vars(&[(
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "deployment.environment.name=from-the-env,team=core",
-        )]),
-    )
-    .await;
+    // The environment's value of the key set in code, and one other.
+    let env = [(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "deployment.environment.name=from-the-env,team=core",
+    )];
+    let (receiver, function) = start_exporting("resource", &env).await;
     let outcome = invoke(&function, 1).await;
     let spans = function
         .wait_for_received_traces(&receiver, &[&outcome])
         .await;
     assert_eq!(spans.len(), 2);
     for span in &spans {
-        let resource = |key: &str| span.resource.get(key).and_then(AttrValue::as_str);
-        assert_eq!(resource("deployment.environment.name"), Some("staging"));
-        assert_eq!(resource("team"), Some("core"));
+        span.assert_resource([("deployment.environment.name", "staging"), ("team", "core")]);
     }
 }
 
@@ -382,15 +340,8 @@ async fn a_resource_attribute_set_in_code_reaches_every_span() {
 /// or stdout, and every response is the one the same function gives with the SDK on.
 #[tokio::test]
 async fn disabled_in_code_exports_nothing_and_changes_no_response() {
-    let enabled_receiver = OtlpReceiver::start().await.unwrap();
-    let enabled = start("plain", &enabled_receiver.endpoint(), &[]).await;
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let disabled = start(
-        "disabled",
-        &receiver.endpoint(),
-        &vars(&[("OTEL_SDK_DISABLED", "false")]),
-    )
-    .await;
+    let (enabled_receiver, enabled) = start_exporting("plain", &[]).await;
+    let (receiver, disabled) = start_exporting("disabled", &[("OTEL_SDK_DISABLED", "false")]).await;
     let enabled_ok = invoke(&enabled, 4).await;
     invoke(&disabled, 4).await;
     let enabled_failed = invoke_failing(&enabled).await;
@@ -406,7 +357,7 @@ async fn disabled_in_code_exports_nothing_and_changes_no_response() {
     enabled
         .wait_for_received_traces(&enabled_receiver, &[&enabled_ok, &enabled_failed])
         .await;
-    settle(&disabled).await;
+    disabled.settle().await;
     assert_eq!(receiver.requests(), 0, "the receiver got nothing");
     // libtest announces the one test the process runs; the SDK adds nothing.
     let stdout: Vec<String> = disabled
@@ -433,8 +384,8 @@ async fn an_unreachable_https_collector_costs_one_stderr_line_per_export() {
         let function = start("plain", endpoint, &[]).await;
         for (invocation, value) in [1, 2].into_iter().enumerate() {
             invoke(&function, value).await;
-            settle(&function).await;
-            let reports = sdk_reports(&function);
+            function.settle().await;
+            let reports = function.process.sdk_reports();
             assert_eq!(
                 reports.len(),
                 invocation + 1,

@@ -11,12 +11,7 @@ use std::{borrow::Cow, time::Duration};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{ErrorType, serverless_handler};
-use serverless_sdk_tests::{
-    function::{Function, run_function_child},
-    otlp::parse_json_lines,
-    runtime_api::{InvokeOptions, InvokeResult},
-    trace_view::invocation_roots as roots,
-};
+use serverless_sdk_tests::{prelude::*, trace_view::invocation_roots as roots};
 
 /// The seed's custom error: Step Functions matches its simple name.
 #[derive(Debug, thiserror::Error)]

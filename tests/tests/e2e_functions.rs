@@ -331,8 +331,7 @@ async fn a_stream_that_fails_halfway_ends_cleanly_and_is_recorded() {
             "{path}: the client sees what was sent so far, then the end"
         );
 
-        let trace = function.trace(&outcome).await;
-        let root = &trace.root;
+        let root = function.trace(&outcome).await.root;
         assert_eq!(
             root.attr_str("serverless.outcome"),
             Some("error:unhandled"),
@@ -415,8 +414,7 @@ async fn events_that_are_not_json_are_unmarshal_errors_and_the_process_goes_on()
         assert_eq!(error.error_type, "Runtime.UnmarshalError", "{what}");
         assert_eq!(error.error_message, message, "{what}");
 
-        let trace = function.trace(&outcome).await;
-        let root = &trace.root;
+        let root = function.trace(&outcome).await.root;
         assert_eq!(
             root.attr_str("serverless.outcome"),
             Some("error:unhandled"),

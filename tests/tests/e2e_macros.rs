@@ -13,11 +13,7 @@ use std::{borrow::Cow, time::Duration};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk::{ErrorType, FutureExt, route, serverless_handler, span};
-use serverless_sdk_tests::{
-    function::{Function, run_function_child},
-    otlp::FlatSpan,
-    trace_view::Trace,
-};
+use serverless_sdk_tests::prelude::*;
 
 const FUNCTION: &str = "e2e-macros";
 
@@ -198,7 +194,16 @@ fn function_child() {
 
 /* --------------------------------------- tests -------------------------------------- */
 
-fn exception(span: &FlatSpan) -> &serverless_sdk_tests::otlp::FlatEvent {
+/// Starts the function and invokes it with `{"op": op}`, checking that it answered
+/// `expected`.
+async fn start_and_invoke(op: &str, expected: Value) -> (Function, InvokeOutcome) {
+    let function = Function::test_child(FUNCTION, "", &[]).await;
+    let outcome = function.invoke(&json!({ "op": op })).await;
+    assert_eq!(function.response(&outcome), expected, "{op}");
+    (function, outcome)
+}
+
+fn exception(span: &FlatSpan) -> &FlatEvent {
     let events: Vec<_> = span.events_named("exception").collect();
     assert_eq!(events.len(), 1, "{:?}", span.events);
     events[0]
@@ -206,12 +211,11 @@ fn exception(span: &FlatSpan) -> &serverless_sdk_tests::otlp::FlatEvent {
 
 #[tokio::test]
 async fn span_macros_build_the_tree_through_the_runtime() {
-    let function = Function::test_child(FUNCTION, "", &[]).await;
-    let outcome = function.invoke(&json!({ "op": "spans" })).await;
-    assert_eq!(
-        function.response(&outcome),
-        json!({ "sum": 294, "loaded": 70, "spawned": 204, "after": "done" })
-    );
+    let (function, outcome) = start_and_invoke(
+        "spans",
+        json!({ "sum": 294, "loaded": 70, "spawned": 204, "after": "done" }),
+    )
+    .await;
     let spans = function.wait_for_traces(&[&outcome.request_id]).await;
     let trace = Trace::of(&spans, &outcome.request_id);
     let root = &trace.root;
@@ -242,16 +246,9 @@ async fn span_macros_build_the_tree_through_the_runtime() {
         "{}",
         trace.render()
     );
-    let checksum = trace.named("checksum");
+    trace.assert_children(root, &["checksum", "load", "spawner", "after_the_awaits"]);
+    trace.assert_children(trace.named("spawner"), &["in-task"]);
     let load = trace.named("load");
-    let spawner = trace.named("spawner");
-    let in_task = trace.named("in-task");
-    let after = trace.named("after_the_awaits");
-    trace.assert_child_of(checksum, root);
-    trace.assert_child_of(load, root);
-    trace.assert_child_of(spawner, root);
-    trace.assert_child_of(in_task, spawner);
-    trace.assert_child_of(after, root);
 
     let fetches: Vec<&FlatSpan> = trace.spans.iter().filter(|s| s.name == "fetch").collect();
     for fetch in &fetches {
@@ -295,11 +292,8 @@ async fn span_macros_build_the_tree_through_the_runtime() {
 
 #[tokio::test]
 async fn a_failing_span_fails_alone() {
-    let function = Function::test_child(FUNCTION, "", &[]).await;
-    let outcome = function.invoke(&json!({ "op": "span-error" })).await;
-    assert_eq!(function.response(&outcome), json!({ "parsed": false }));
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let (function, outcome) = start_and_invoke("span-error", json!({ "parsed": false })).await;
+    let trace = function.trace(&outcome).await;
     let parse = trace.named("parse");
     trace.assert_child_of(parse, &trace.root);
     assert!(parse.is_error());
@@ -327,12 +321,7 @@ async fn route_sets_the_endpoint() {
     function.response(&plain);
 
     let spans = function
-        .wait_for_traces(&[
-            &foo.request_id,
-            &orders.request_id,
-            &user.request_id,
-            &plain.request_id,
-        ])
+        .wait_for_traces(&[&foo, &orders, &user, &plain])
         .await;
     // (request, root name, route, method)
     for (outcome, name, route, method) in [
@@ -359,8 +348,7 @@ async fn errors_reach_lambda_with_their_short_type_name() {
     let function = Function::test_child(FUNCTION, "", &[]).await;
 
     let taken = function.invoke(&json!({ "op": "taken" })).await;
-    let report = taken.error().unwrap_or_else(|| panic!("{taken:?}"));
-    assert_eq!(report.error_type, "AccountAlreadyExistsException");
+    let report = taken.expect_error("AccountAlreadyExistsException");
     assert_eq!(report.error_message, "Account is in use!");
 
     let throttled = function
@@ -402,8 +390,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
     let function = Function::test_child(FUNCTION, "", &[]).await;
 
     let panicked = function.invoke(&json!({ "op": "panic" })).await;
-    let report = panicked.error().unwrap_or_else(|| panic!("{panicked:?}"));
-    assert_eq!(report.error_type, "Panic");
+    let report = panicked.expect_error("Panic");
     let line: i64 = report
         .error_message
         .strip_prefix("handler exploded at line ")
@@ -412,8 +399,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
         .unwrap();
 
     let nested = function.invoke(&json!({ "op": "panic-after-await" })).await;
-    let report = nested.error().unwrap_or_else(|| panic!("{nested:?}"));
-    assert_eq!(report.error_type, "Panic");
+    let report = nested.expect_error("Panic");
     assert_eq!(
         report.error_message,
         "exploded inside a span after an await"
@@ -439,13 +425,7 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
     assert_eq!(trace.spans.len(), 1, "{}", trace.render());
     let event =
         root.assert_one_exception("Panic", &format!("handler exploded at line {line}"), false);
-    assert!(
-        event
-            .attr_str("code.file.path")
-            .is_some_and(|path| path.ends_with("e2e_macros.rs")),
-        "{event:?}"
-    );
-    assert_eq!(event.attr_i64("code.line.number"), Some(line));
+    event.assert_code_location("e2e_macros.rs", Some(line));
     assert!(root.is_error());
     assert_eq!(root.attr_str("serverless.outcome"), Some("error:unhandled"));
 
@@ -466,22 +446,16 @@ async fn panics_are_reported_and_the_next_invocation_is_served() {
         }
     }
     assert_eq!(Trace::of(&spans, &next.request_id).spans.len(), 10);
-    let stats = function.api.stats();
-    assert_eq!((stats.errors, stats.responses), (2, 2));
+    assert_eq!(function.api.stats().answers(), (2, 2));
 }
 
 /// `serverless.span.cancelled` marks "a span whose future was dropped before it completed"
 /// (sdk-core/src/attributes.rs): for `#[span]` async fns as for `.in_span()`.
 #[tokio::test]
 async fn a_dropped_span_future_is_marked_cancelled() {
-    let function = Function::test_child(FUNCTION, "", &[]).await;
-    let outcome = function.invoke(&json!({ "op": "cancel" })).await;
-    assert_eq!(
-        function.response(&outcome),
-        json!({ "timed_out": [true, true] })
-    );
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let (function, outcome) =
+        start_and_invoke("cancel", json!({ "timed_out": [true, true] })).await;
+    let trace = function.trace(&outcome).await;
     for name in ["slow-in-span", "slow"] {
         let span = trace.named(name);
         trace.assert_child_of(span, &trace.root);

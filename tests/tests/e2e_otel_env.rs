@@ -14,13 +14,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use serverless_sdk_http::{serverless_handler, span};
-use serverless_sdk_tests::{
-    events,
-    function::{Function, run_function_child},
-    otlp::{AttrValue, FlatSpan, OtlpReceiver},
-    runtime_api::{InvokeOptions, InvokeOutcome},
-    trace_view::invocation_roots as roots,
-};
+use serverless_sdk_tests::{prelude::*, trace_view::invocation_roots as roots};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the payment backend refused")]
@@ -85,6 +79,17 @@ async fn start(env: &[(&str, &str)]) -> Function {
     Function::test_child("otel-env", "api", env).await
 }
 
+/// Starts a receiver, and the function with `env` and `OTEL_EXPORTER_OTLP_ENDPOINT` set to
+/// the receiver's endpoint.
+async fn start_exporting(env: &[(&str, &str)]) -> (OtlpReceiver, Function) {
+    let otlp = OtlpReceiver::start().await.unwrap();
+    let endpoint = otlp.endpoint();
+    let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    vars.extend_from_slice(env);
+    let function = start(&vars).await;
+    (otlp, function)
+}
+
 fn get(path: &str) -> String {
     events::apigw_v2("GET", path, "$default", None).to_string()
 }
@@ -117,38 +122,20 @@ fn status_of(outcome: &InvokeOutcome) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until the function has polled for the invocation after the last one it answered:
-/// the function exports each invocation after its response and before that poll, so every
-/// export has then been made (or given up).
-async fn settle(function: &Function) {
-    let answered = function.api.stats().responses + function.api.stats().errors;
-    function
-        .wait_for_stats(|s| s.next_polls > answered && s.polls_waiting >= 1)
-        .await;
-}
-
 /// The SDK's `config` lines on stderr.
 fn config_lines(function: &Function) -> Vec<String> {
     function
         .process
-        .stderr_lines()
+        .sdk_reports()
         .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["source"] == "serverless_sdk" && v["kind"] == "config")
+        .filter(|v| v["kind"] == "config")
         .map(|v| v["message"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
 
-fn resource_str<'a>(span: &'a FlatSpan, key: &str) -> Option<&'a str> {
-    span.resource.get(key).and_then(AttrValue::as_str)
-}
-
 #[tokio::test]
 async fn headers_arrive_the_traces_ones_win_and_no_value_reaches_logs_or_telemetry() {
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let function = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+    let (otlp, function) = start_exporting(&[
         (
             "OTEL_EXPORTER_OTLP_HEADERS",
             "x-api-key=generic-s3cr3t,x-team=core%20team",
@@ -170,7 +157,7 @@ async fn headers_arrive_the_traces_ones_win_and_no_value_reaches_logs_or_telemet
         "the traces value wins"
     );
     assert_eq!(headers["x-team"], "core team", "percent-decoded");
-    settle(&function).await;
+    function.settle().await;
     let logs = format!(
         "{}\n{}",
         function.process.stdout_text(),
@@ -190,13 +177,7 @@ async fn gzip_compression_sends_a_gzipped_body_that_decodes() {
         "OTEL_EXPORTER_OTLP_COMPRESSION",
         "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
     ] {
-        let otlp = OtlpReceiver::start().await.unwrap();
-        let endpoint = otlp.endpoint();
-        let function = start(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            (variable, "gzip"),
-        ])
-        .await;
+        let (otlp, function) = start_exporting(&[(variable, "gzip")]).await;
         let outcome = function.api.invoke(get("/ok")).await;
         let spans = function.wait_for_received_traces(&otlp, &[&outcome]).await;
         let received = otlp.received();
@@ -208,9 +189,7 @@ async fn gzip_compression_sends_a_gzipped_body_that_decodes() {
     }
 
     // Without the variable the body is sent as is.
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let function = start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]).await;
+    let (otlp, function) = start_exporting(&[]).await;
     let outcome = function.api.invoke(get("/ok")).await;
     function.wait_for_received_traces(&otlp, &[&outcome]).await;
     assert!(!otlp.received()[0].gzipped);
@@ -218,13 +197,7 @@ async fn gzip_compression_sends_a_gzipped_body_that_decodes() {
 
 #[tokio::test]
 async fn the_timeout_bounds_an_export_to_a_stalled_collector_and_the_next_invocation_works() {
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let function = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "300"),
-    ])
-    .await;
+    let (otlp, function) = start_exporting(&[("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "300")]).await;
     let warm = function.api.invoke(get("/ok")).await;
     function.wait_for_received_traces(&otlp, &[&warm]).await;
 
@@ -241,7 +214,7 @@ async fn the_timeout_bounds_an_export_to_a_stalled_collector_and_the_next_invoca
         waited >= Duration::from_millis(200) && waited < Duration::from_millis(1500),
         "the next invocation started {waited:?} after the stalled one"
     );
-    settle(&function).await;
+    function.settle().await;
     otlp.set_hang(false);
     otlp.clear();
     let after = function.api.invoke(get("/ok")).await;
@@ -266,7 +239,7 @@ async fn the_traces_endpoint_wins_over_the_generic_one_and_is_used_as_is() {
     function
         .wait_for_received_traces(&traces, &[&outcome])
         .await;
-    settle(&function).await;
+    function.settle().await;
     assert_eq!(
         generic.requests(),
         0,
@@ -280,10 +253,7 @@ async fn resource_attributes_reach_the_resource_of_protobuf_and_json_exports() {
     let attributes = "deployment.environment.name=prod%20eu,service.version=1.2.3,\
                       service.name=from-attributes";
     // OTLP/HTTP protobuf, with OTEL_SERVICE_NAME winning for service.name.
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let function = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+    let (otlp, function) = start_exporting(&[
         ("OTEL_RESOURCE_ATTRIBUTES", attributes),
         ("OTEL_SERVICE_NAME", "checkout"),
     ])
@@ -291,13 +261,12 @@ async fn resource_attributes_reach_the_resource_of_protobuf_and_json_exports() {
     let outcome = function.api.invoke(get("/ok")).await;
     let spans = function.wait_for_received_traces(&otlp, &[&outcome]).await;
     for span in &spans {
-        assert_eq!(
-            resource_str(span, "deployment.environment.name"),
-            Some("prod eu")
-        );
-        assert_eq!(resource_str(span, "service.version"), Some("1.2.3"));
-        assert_eq!(resource_str(span, "service.name"), Some("checkout"));
-        assert_eq!(resource_str(span, "cloud.provider"), Some("aws"));
+        span.assert_resource([
+            ("deployment.environment.name", "prod eu"),
+            ("service.version", "1.2.3"),
+            ("service.name", "checkout"),
+            ("cloud.provider", "aws"),
+        ]);
     }
     function.stop().await;
 
@@ -306,21 +275,17 @@ async fn resource_attributes_reach_the_resource_of_protobuf_and_json_exports() {
     let outcome = function.api.invoke(get("/ok")).await;
     let spans = function.wait_for_traces(&[&outcome]).await;
     for span in &spans {
-        assert_eq!(
-            resource_str(span, "deployment.environment.name"),
-            Some("prod eu")
-        );
-        assert_eq!(resource_str(span, "service.name"), Some("from-attributes"));
-        assert_eq!(resource_str(span, "faas.name"), Some("otel-env"));
+        span.assert_resource([
+            ("deployment.environment.name", "prod eu"),
+            ("service.name", "from-attributes"),
+            ("faas.name", "otel-env"),
+        ]);
     }
 }
 
 #[tokio::test]
 async fn sdk_disabled_exports_nothing_and_every_response_is_unchanged() {
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let function = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+    let (otlp, function) = start_exporting(&[
         ("OTEL_SDK_DISABLED", "true"),
         ("SERVERLESS_SDK_EMF_METRICS", "true"),
     ])
@@ -334,7 +299,7 @@ async fn sdk_disabled_exports_nothing_and_every_response_is_unchanged() {
     assert_eq!(status_of(&panicked), 500, "the panic is still caught");
     let busy = function.api.invoke(get("/5xx")).await;
     assert_eq!(status_of(&busy), 503);
-    settle(&function).await;
+    function.settle().await;
     assert_eq!(otlp.requests(), 0, "the receiver got nothing");
     let stdout = function.process.stdout_text();
     assert!(
@@ -345,8 +310,6 @@ async fn sdk_disabled_exports_nothing_and_every_response_is_unchanged() {
 
 #[tokio::test]
 async fn every_malformed_value_gets_one_stderr_line_and_the_function_still_runs() {
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
     let malformed = [
         ("OTEL_EXPORTER_OTLP_HEADERS", "ok=1,Bearer-t0ken-no-equals"),
         ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "brotli"),
@@ -356,9 +319,7 @@ async fn every_malformed_value_gets_one_stderr_line_and_the_function_still_runs(
         ("OTEL_SDK_DISABLED", "maybe"),
         ("OTEL_TRACES_SAMPLER", "sometimes"),
     ];
-    let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
-    env.extend(malformed);
-    let function = start(&env).await;
+    let (otlp, function) = start_exporting(&malformed).await;
     let outcome = function.api.invoke(get("/ok")).await;
     assert_eq!(status_of(&outcome), 200);
     let spans = function.wait_for_received_traces(&otlp, &[&outcome]).await;
@@ -367,7 +328,7 @@ async fn every_malformed_value_gets_one_stderr_line_and_the_function_still_runs(
     let received = otlp.received();
     assert_eq!(received[0].headers["ok"], "1");
     assert!(!received[0].gzipped);
-    assert_eq!(resource_str(&spans[0], "team"), None);
+    assert_eq!(spans[0].resource_str("team"), None);
     let lines = config_lines(&function);
     for (variable, _) in malformed {
         let of_it: Vec<&String> = lines
@@ -383,7 +344,7 @@ async fn every_malformed_value_gets_one_stderr_line_and_the_function_still_runs(
 
     // The sampler's argument.
     let function = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.endpoint()),
         ("OTEL_TRACES_SAMPLER", "traceidratio"),
         ("OTEL_TRACES_SAMPLER_ARG", "lots"),
     ])
@@ -400,10 +361,7 @@ async fn every_malformed_value_gets_one_stderr_line_and_the_function_still_runs(
 
 #[tokio::test]
 async fn parentbased_follows_xray_sampled_and_w3c_flags_and_keeps_every_failure() {
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let function = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+    let (otlp, function) = start_exporting(&[
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         // Invocations without a trace context: none of their successes is kept.
         ("OTEL_TRACES_SAMPLER_ARG", "0"),
@@ -458,7 +416,7 @@ async fn parentbased_follows_xray_sampled_and_w3c_flags_and_keeps_every_failure(
     kept.push(timed_out);
 
     let spans = function.wait_for_received_traces(&otlp, &kept).await;
-    settle(&function).await;
+    function.settle().await;
     let spans_now = otlp.spans();
     let exported: Vec<&str> = roots(&spans_now)
         .iter()
@@ -523,7 +481,7 @@ async fn init_and_unmarshal_errors_are_kept_by_a_sampler_that_keeps_no_success()
         .await;
     assert_eq!(bad.error().unwrap().error_type, "Runtime.UnmarshalError");
     let spans = function.wait_for_received_traces(&otlp, &[&bad]).await;
-    settle(&function).await;
+    function.settle().await;
     assert!(
         !roots(&otlp.spans())
             .iter()

@@ -177,13 +177,8 @@ async fn a_failing_or_hung_collector_never_changes_or_blocks_a_response() {
 
     // Each failure was reported once, as one structured stderr line.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let reports: Vec<Value> = function
-        .process
-        .stderr_lines()
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["source"] == "serverless_sdk" && v["kind"] == "export")
-        .collect();
+    let mut reports = function.process.sdk_reports();
+    reports.retain(|v| v["kind"] == "export");
     assert_eq!(reports.len(), 5, "{reports:?}");
     assert!(reports.iter().all(|r| r["level"] == "ERROR"));
     assert_eq!(function.api.stats().duplicate_responses, 0);

@@ -61,14 +61,9 @@ fn anyhow_error(_: &dyn Any) -> Option<&(dyn Error + 'static)> {
 mod tests {
     use super::*;
 
-    #[derive(Debug)]
+    #[derive(Debug, thiserror::Error)]
+    #[error("card declined for order {0}")]
     struct PaymentDeclined(u32);
-    impl fmt::Display for PaymentDeclined {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "card declined for order {}", self.0)
-        }
-    }
-    impl Error for PaymentDeclined {}
 
     #[test]
     fn errors_are_named_by_their_type_and_told_by_their_display() {

@@ -187,13 +187,7 @@ fn a_failed_or_panicking_record_fails_alone() {
     {
         let state = inv.state();
         let exception = &state.spans[2].events[0];
-        let get = |key: &str| {
-            exception
-                .attributes
-                .iter()
-                .find(|kv| kv.key.as_str() == key)
-                .map(|kv| kv.value.as_str().into_owned())
-        };
+        let get = |key: &str| attr::text_of(&exception.attributes, key);
         assert_eq!(get(attr::EXCEPTION_TYPE).as_deref(), Some("Broken"));
         assert_eq!(
             get(attr::EXCEPTION_MESSAGE).as_deref(),

@@ -39,14 +39,8 @@ pub(super) fn waterfall(finished: &Finished) -> Vec<WaterfallSpan> {
                 .iter()
                 .filter(|event| event.name == attr::EXCEPTION_EVENT)
                 .map(|event| {
-                    let text = |key: &str| {
-                        event
-                            .attributes
-                            .iter()
-                            .find(|kv| kv.key.as_str() == key)
-                            .map(|kv| kv.value.as_str().into_owned())
-                            .unwrap_or_default()
-                    };
+                    let text =
+                        |key: &str| attr::text_of(&event.attributes, key).unwrap_or_default();
                     WaterfallException {
                         kind: text(attr::EXCEPTION_TYPE),
                         message: text(attr::EXCEPTION_MESSAGE),

@@ -233,6 +233,14 @@ struct Faulty {
     hide_existing: AtomicBool,
 }
 
+/// [`Idempotency`] keyed by `/orderId` over a [`Faulty`] store, with the fault that `fault`
+/// picks turned on.
+fn faulty(fault: impl FnOnce(&Faulty) -> &AtomicBool) -> Idempotency<Faulty> {
+    let idem = Idempotency::new(Faulty::default()).key_pointer("/orderId");
+    fault(idem.store()).store(true, Ordering::SeqCst);
+    idem
+}
+
 fn fail(flag: &AtomicBool, op: &str) -> Result<(), StoreError> {
     if flag.load(Ordering::SeqCst) {
         Err(StoreError::new(format!("{op}: connection refused")))
@@ -270,8 +278,7 @@ impl Store for Faulty {
 
 #[tokio::test]
 async fn a_store_outage_fails_closed() {
-    let idem = Idempotency::new(Faulty::default()).key_pointer("/orderId");
-    idem.store().fail_put.store(true, Ordering::SeqCst);
+    let idem = faulty(|store| &store.fail_put);
     let runs = AtomicUsize::new(0);
     let r = idem
         .run_until(&json!({ "orderId": "o-1" }), in_30s(), || counted(&runs))
@@ -293,8 +300,7 @@ async fn a_store_outage_fails_closed() {
 
 #[tokio::test]
 async fn a_lost_response_keeps_the_key_in_progress() {
-    let idem = Idempotency::new(Faulty::default()).key_pointer("/orderId");
-    idem.store().fail_complete.store(true, Ordering::SeqCst);
+    let idem = faulty(|store| &store.fail_complete);
     let runs = AtomicUsize::new(0);
     let event = json!({ "orderId": "o-1" });
     let r = idem.run_until(&event, in_30s(), || counted(&runs)).await;
@@ -313,8 +319,7 @@ async fn a_lost_response_keeps_the_key_in_progress() {
 
 #[tokio::test]
 async fn a_failed_delete_still_returns_the_function_error() {
-    let idem = Idempotency::new(Faulty::default()).key_pointer("/orderId");
-    idem.store().fail_delete.store(true, Ordering::SeqCst);
+    let idem = faulty(|store| &store.fail_delete);
     let event = json!({ "orderId": "o-1" });
     let r = idem
         .run_until(&event, in_30s(), || async { Err::<u8, _>("declined") })
@@ -324,8 +329,7 @@ async fn a_failed_delete_still_returns_the_function_error() {
 
 #[tokio::test]
 async fn a_store_without_the_existing_record_is_read_back() {
-    let idem = Idempotency::new(Faulty::default()).key_pointer("/orderId");
-    idem.store().hide_existing.store(true, Ordering::SeqCst);
+    let idem = faulty(|store| &store.hide_existing);
     let runs = AtomicUsize::new(0);
     let event = json!({ "orderId": "o-1" });
     idem.run_until(&event, in_30s(), || counted(&runs))

@@ -490,13 +490,17 @@ mod tests {
 
     #[test]
     fn short_names_strip_paths_and_keep_generics() {
-        assert_eq!(short_type_name("a::b::C"), "C");
-        assert_eq!(short_type_name("C"), "C");
-        assert_eq!(
-            short_type_name("core::result::Result<a::X, alloc::string::String>"),
-            "Result<X, String>"
-        );
-        assert_eq!(short_type_name("&&a::B"), "B");
+        for (type_name, short) in [
+            ("a::b::C", "C"),
+            ("C", "C"),
+            (
+                "core::result::Result<a::X, alloc::string::String>",
+                "Result<X, String>",
+            ),
+            ("&&a::B", "B"),
+        ] {
+            assert_eq!(short_type_name(type_name), short, "{type_name}");
+        }
     }
 
     #[test]

@@ -183,6 +183,20 @@ macro_rules! attribute_getters {
 
 impl FlatEvent {
     attribute_getters!();
+
+    /// Asserts that the event was recorded in a source file whose path ends with `file`
+    /// (`code.file.path`), at `line` (`code.line.number`) if one is given.
+    #[track_caller]
+    pub fn assert_code_location(&self, file: &str, line: Option<i64>) {
+        assert!(
+            self.attr_str("code.file.path")
+                .is_some_and(|path| path.ends_with(file)),
+            "not recorded in {file}: {self:?}"
+        );
+        if line.is_some() {
+            assert_eq!(self.attr_i64("code.line.number"), line, "{self:?}");
+        }
+    }
 }
 
 /// A link to another span.
@@ -320,6 +334,21 @@ impl FlatSpan {
     /// The resource attribute `key`, if it is a string (e.g. `service.name`).
     pub fn resource_str(&self, key: &str) -> Option<&str> {
         self.resource.get(key).and_then(AttrValue::as_str)
+    }
+
+    /// Asserts that each `(key, value)` is one of the span's resource attributes, a string,
+    /// naming the first key that differs: `span.assert_resource([("service.name", "orders")])`.
+    #[track_caller]
+    pub fn assert_resource<const N: usize>(&self, expected: [(&str, &str); N]) {
+        for (key, value) in expected {
+            assert_eq!(
+                self.resource_str(key),
+                Some(value),
+                "resource attribute {key} of span {:?}: {:#?}",
+                self.name,
+                self.resource
+            );
+        }
     }
 
     /// The first event named `name`.

@@ -207,6 +207,19 @@ impl InvokeOutcome {
         }
     }
 
+    /// Asserts that the function reported an error of type `error_type`, and returns the
+    /// report.
+    ///
+    /// # Panics
+    ///
+    /// If it answered otherwise, showing the outcome, or with another error type.
+    #[track_caller]
+    pub fn expect_error(&self, error_type: &str) -> &ErrorReport {
+        let report = self.error().unwrap_or_else(|| panic!("{self:?}"));
+        assert_eq!(report.error_type, error_type, "{report:?}");
+        report
+    }
+
     /// Whether the invocation timed out after delivery.
     pub fn is_timeout(&self) -> bool {
         self.result == InvokeResult::Timeout
@@ -249,6 +262,30 @@ pub struct Stats {
     pub unknown_responses: u64,
     /// Responses or errors whose `Lambda-Runtime-Invocation-Id` echo did not match.
     pub invocation_id_mismatches: u64,
+}
+
+impl Stats {
+    /// The invocations answered so far: `(responses, errors)`.
+    pub fn answers(&self) -> (u64, u64) {
+        (self.responses, self.errors)
+    }
+
+    /// Asserts that `count` events were delivered and each answered once, with a response: no
+    /// error, and no duplicate, late, unknown or mismatched answer.
+    #[track_caller]
+    pub fn assert_all_answered(&self, count: u64) {
+        let expected = Stats {
+            events_delivered: count,
+            responses: count,
+            errors: 0,
+            duplicate_responses: 0,
+            late_responses: 0,
+            unknown_responses: 0,
+            invocation_id_mismatches: 0,
+            ..*self
+        };
+        assert_eq!(*self, expected, "{count} invocations, each answered once");
+    }
 }
 
 /// A running local Lambda Runtime API; see the [module documentation](self).

@@ -179,6 +179,17 @@ impl FunctionProcess {
         self.stderr.lines()
     }
 
+    /// The SDK's own reports on stderr so far: the lines that are JSON objects with
+    /// `"source": "serverless_sdk"` (each with a `kind`, a `level` and a `message`), parsed.
+    pub fn sdk_reports(&self) -> Vec<serde_json::Value> {
+        self.stderr
+            .lines()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|report| report["source"] == "serverless_sdk")
+            .collect()
+    }
+
     /// The stdout so far, lines joined with `\n` (e.g. for
     /// [`parse_json_lines`](crate::otlp::parse_json_lines)).
     pub fn stdout_text(&self) -> String {
