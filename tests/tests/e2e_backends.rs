@@ -1,7 +1,10 @@
 //! The backends a function exports to, end to end through the real `lambda_runtime` loop:
 //! AWS X-Ray's OTLP endpoint (OTLP/HTTP signed with SigV4, checked by a receiver that
-//! recomputes every signature from what it received) and CloudWatch Logs read by
-//! serverless-otlp-forwarder (the `otlp-stdout-span-exporter` envelope on stdout).
+//! recomputes every signature from what it received), CloudWatch Logs read by
+//! serverless-otlp-forwarder (the `otlp-stdout-span-exporter` envelope on stdout), and a
+//! collector behind TLS (`https://localhost:PORT`, its certificate signed by a test
+//! authority that the function trusts through `SSL_CERT_FILE` only, as it would a private
+//! CA).
 //!
 //! Each test re-executes this binary as the function process (`function_child`).
 #![allow(clippy::unwrap_used)]
@@ -287,4 +290,75 @@ async fn otlp_stdout_writes_one_envelope_line_per_invocation() {
     }
     // The envelope is the only telemetry on stdout: no OTLP/JSON line besides.
     assert!(function.export_requests().is_empty());
+}
+
+/// Starts the function exporting to `receiver`'s `https://` endpoint, trusting `ca_file`.
+async fn start_tls(receiver: &OtlpReceiver, ca_file: &str) -> Function {
+    let endpoint = receiver.endpoint();
+    assert!(endpoint.starts_with("https://localhost:"), "{endpoint}");
+    Function::test_child(
+        FUNCTION,
+        "",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("SSL_CERT_FILE", ca_file),
+            // Only the file above: no directory of the system's roots.
+            ("SSL_CERT_DIR", "/nonexistent"),
+        ],
+    )
+    .await
+}
+
+/// Trusting the authority, each invocation's two spans arrive through the handshake and
+/// decode.
+#[tokio::test]
+async fn a_collector_behind_tls_receives_every_export() {
+    let receiver = OtlpReceiver::start_tls().await.unwrap();
+    let ca_file = receiver.ca_file().unwrap().to_str().unwrap().to_owned();
+    let function = start_tls(&receiver, &ca_file).await;
+    invoke(&function, 2).await;
+    invoke(&function, 3).await;
+    let spans = receiver.wait_for_spans(4, Duration::from_secs(10)).await;
+    let doubles = spans.iter().filter(|s| s.name == "double").count();
+    assert_eq!((spans.len(), doubles), (4, 2), "{spans:#?}");
+    assert_eq!(receiver.rejected(), 0);
+    let stderr = function.process.stderr_text();
+    assert!(!stderr.contains("export of"), "no export failed:\n{stderr}");
+    function.stop().await;
+}
+
+/// Not trusting it (another authority's file), the certificate check fails: nothing
+/// arrives, each lost export is one stderr line naming the certificate problem, and every
+/// invocation answers as before.
+#[tokio::test]
+async fn an_untrusted_certificate_loses_the_export_and_nothing_else() {
+    let receiver = OtlpReceiver::start_tls().await.unwrap();
+    let other = OtlpReceiver::start_tls().await.unwrap();
+    let untrusted = other.ca_file().unwrap().to_str().unwrap().to_owned();
+    let function = start_tls(&receiver, &untrusted).await;
+    for value in [2, 3] {
+        invoke(&function, value).await;
+    }
+    let reports = wait_until(
+        || format!("two export errors\n{}", function.process.stderr_text()),
+        || {
+            let lines: Vec<String> = function
+                .process
+                .stderr_lines()
+                .into_iter()
+                .filter(|line| line.contains("\"kind\":\"export\""))
+                .collect();
+            (lines.len() >= 2).then_some(lines)
+        },
+    )
+    .await;
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    for report in &reports {
+        assert!(
+            report.contains("export of 2 spans failed") && report.contains("certificate"),
+            "{report}"
+        );
+    }
+    assert_eq!(receiver.requests(), 0, "nothing got past the handshake");
+    function.stop().await;
 }
