@@ -164,6 +164,7 @@ pub fn tag_key(tag: &str) -> String {
 }
 
 /// The value of the first attribute named `key` among `attributes`, as text.
+#[cfg(any(test, feature = "dev"))]
 pub(crate) fn text_of(attributes: &[opentelemetry::KeyValue], key: &str) -> Option<String> {
     attributes
         .iter()

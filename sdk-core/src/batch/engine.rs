@@ -46,19 +46,37 @@ pub(crate) struct Report {
     succeeded: usize,
 }
 
-/// Runs `records` through `handler` in `order`, `describe` telling each record's span,
-/// identifier and message group.
-pub(crate) async fn run<R, H, F, E>(
-    records: Vec<R>,
-    describe: fn(&R) -> Described,
-    order: Order,
-    handler: &H,
-) -> Report
+/// A record handler as every source takes one: an async function of one record whose
+/// error tells what failed. Implemented for every such `Fn`.
+pub(crate) trait RecordHandler<R> {
+    type Error: fmt::Display + fmt::Debug + 'static;
+    type Future: Future<Output = Result<(), Self::Error>>;
+
+    fn call(&self, record: R) -> Self::Future;
+}
+
+impl<R, H, F, E> RecordHandler<R> for H
 where
     H: Fn(R) -> F,
     F: Future<Output = Result<(), E>>,
     E: fmt::Display + fmt::Debug + 'static,
 {
+    type Error = E;
+    type Future = F;
+
+    fn call(&self, record: R) -> F {
+        self(record)
+    }
+}
+
+/// Runs `records` through `handler` in `order`, `describe` telling each record's span,
+/// identifier and message group.
+pub(crate) async fn run<R, H: RecordHandler<R>>(
+    records: Vec<R>,
+    describe: fn(&R) -> Described,
+    order: Order,
+    handler: &H,
+) -> Report {
     report::install_panic_hook();
     let parent = current::get();
     let parent = parent.as_ref();
@@ -188,21 +206,16 @@ impl RecordSpan {
 
 /// Runs one record inside `span`: the handler's `Err` or panic (when it is called or while
 /// its future runs) fails this record only, recorded on its span. Whether it succeeded.
-async fn run_one<R, H, F, E>(
+async fn run_one<R, H: RecordHandler<R>>(
     parent: Option<&Current>,
     span: SpanHandle,
     record: R,
     handler: &H,
-) -> bool
-where
-    H: Fn(R) -> F,
-    F: Future<Output = Result<(), E>>,
-    E: fmt::Display + fmt::Debug + 'static,
-{
+) -> bool {
     // Past the span cap the record still runs, inside the span that started the batch.
     let current = span.cur.clone().or_else(|| parent.cloned());
     let called = current::scoped(current.clone(), || {
-        catch_unwind(AssertUnwindSafe(|| handler(record)))
+        catch_unwind(AssertUnwindSafe(|| handler.call(record)))
     });
     let failure = match called {
         Err(payload) => Some(report::ErrorReport::from_panic(&*payload)),

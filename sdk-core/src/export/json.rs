@@ -19,8 +19,8 @@
 use std::io::Write as _;
 
 use super::records::{
-    Attr, EventView, InvocationView, SpanView, ValueRef, hex_into, kind_number, link_flags, nanos,
-    status_parts,
+    Attr, EventView, InvocationView, SpanView, ValueRef, for_each_element, hex_into, kind_number,
+    link_flags, nanos, status_parts,
 };
 
 /// The part of every line before the first span (`{"resourceSpans":[{"resource":{..},
@@ -206,7 +206,6 @@ fn key_value(out: &mut Vec<u8>, key: &str, value: ValueRef<'_>) {
 }
 
 fn any_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
-    use opentelemetry::Array;
     match value {
         ValueRef::Str(s) => {
             out.extend_from_slice(b"{\"stringValue\":");
@@ -233,31 +232,13 @@ fn any_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
         }
         ValueRef::Array(array) => {
             out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
-            let mut each = |i: usize, v: ValueRef<'_>| {
-                if i > 0 {
+            let mut first = true;
+            for_each_element(array, |v| {
+                if !std::mem::take(&mut first) {
                     out.push(b',');
                 }
                 any_value(out, v);
-            };
-            match array {
-                Array::Bool(v) => v
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, b)| each(i, ValueRef::Bool(*b))),
-                Array::I64(v) => v
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, n)| each(i, ValueRef::Int(*n))),
-                Array::F64(v) => v
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, d)| each(i, ValueRef::Double(*d))),
-                Array::String(v) => v
-                    .iter()
-                    .enumerate()
-                    .for_each(|(i, s)| each(i, ValueRef::Str(s.as_str()))),
-                other => each(0, ValueRef::Str(&other.to_string())),
-            }
+            });
             out.extend_from_slice(b"]}");
         }
         ValueRef::Other(v) => {

@@ -9,7 +9,9 @@
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-use super::records::{Attr, InvocationView, SpanView, ValueRef, kind_number, link_flags, nanos};
+use super::records::{
+    Attr, InvocationView, SpanView, ValueRef, for_each_element, kind_number, link_flags, nanos,
+};
 
 /// The resource and instrumentation scope of every request, encoded once per process.
 pub(crate) struct ProtoPrelude {
@@ -147,27 +149,14 @@ fn key_value(buf: &mut Vec<u8>, tag: u32, key: &str, value: &ValueRef<'_>) {
 }
 
 fn any_value(buf: &mut Vec<u8>, value: &ValueRef<'_>) {
-    use opentelemetry::Array;
     match value {
         ValueRef::Str(s) => string_always(buf, 1, s),
         ValueRef::Bool(b) => varint(buf, 2, u64::from(*b)),
         // int64: two's complement in a varint.
         ValueRef::Int(i) => varint(buf, 3, u64::from_ne_bytes(i.to_ne_bytes())),
         ValueRef::Double(d) => fixed64(buf, 4, d.to_bits()),
-        ValueRef::Array(array) => nested(buf, 5, |buf| match array {
-            Array::Bool(v) => v
-                .iter()
-                .for_each(|b| nested(buf, 1, |buf| any_value(buf, &ValueRef::Bool(*b)))),
-            Array::I64(v) => v
-                .iter()
-                .for_each(|i| nested(buf, 1, |buf| any_value(buf, &ValueRef::Int(*i)))),
-            Array::F64(v) => v
-                .iter()
-                .for_each(|d| nested(buf, 1, |buf| any_value(buf, &ValueRef::Double(*d)))),
-            Array::String(v) => v.iter().for_each(|s| {
-                nested(buf, 1, |buf| any_value(buf, &ValueRef::Str(s.as_str())));
-            }),
-            other => nested(buf, 1, |buf| string_always(buf, 1, &other.to_string())),
+        ValueRef::Array(array) => nested(buf, 5, |buf| {
+            for_each_element(array, |v| nested(buf, 1, |buf| any_value(buf, &v)));
         }),
         ValueRef::Other(v) => string_always(buf, 1, &v.to_string()),
     }

@@ -195,6 +195,19 @@ impl<'a> Attr<'a> {
     }
 }
 
+/// Calls `f` with each element of `array`, in order. An array of a kind this version of the
+/// SDK does not know is one element: its text, given to `f` as a string.
+pub(crate) fn for_each_element(array: &opentelemetry::Array, mut f: impl FnMut(ValueRef<'_>)) {
+    use opentelemetry::Array;
+    match array {
+        Array::Bool(v) => v.iter().for_each(|b| f(ValueRef::Bool(*b))),
+        Array::I64(v) => v.iter().for_each(|i| f(ValueRef::Int(*i))),
+        Array::F64(v) => v.iter().for_each(|d| f(ValueRef::Double(*d))),
+        Array::String(v) => v.iter().for_each(|s| f(ValueRef::Str(s.as_str()))),
+        other => f(ValueRef::Str(&other.to_string())),
+    }
+}
+
 impl<'a> ValueRef<'a> {
     pub(crate) fn of(value: &'a Value) -> Self {
         match value {

@@ -133,20 +133,8 @@ mod tests {
     use crate::invocation::{Outcome, SpanRecord};
 
     fn invocation(trace_id: u128, outcome: Outcome, parent: Option<(u64, bool)>) -> Finished {
-        let root = SpanRecord {
-            span_id: SpanId::from(1),
-            parent: None,
-            name: "root".into(),
-            kind: SpanKind::Server,
-            start: SystemTime::now(),
-            end: Some(SystemTime::now()),
-            code: None,
-            attributes: Vec::new(),
-            events: Vec::new(),
-            links: Vec::new(),
-            status: Status::Unset,
-            backtraces: Vec::new(),
-        };
+        let now = SystemTime::now();
+        let root = SpanRecord::ended(1, None, "root", SpanKind::Server, (now, now));
         Finished {
             trace_id: TraceId::from(trace_id),
             remote_parent: parent.map(|(span, _)| SpanId::from(span)),

@@ -6,7 +6,6 @@
 
 use std::{
     backtrace::Backtrace,
-    borrow::Cow,
     sync::Arc,
     time::{Duration, SystemTime},
 };
@@ -37,20 +36,7 @@ fn t(micros: u64) -> SystemTime {
 }
 
 fn record(id: u64, parent: Option<u32>, name: &'static str, kind: SpanKind) -> SpanRecord {
-    SpanRecord {
-        span_id: SpanId::from(id),
-        parent,
-        name: Cow::Borrowed(name),
-        kind,
-        start: t(id * 10),
-        end: Some(t(id * 10 + 7)),
-        code: None,
-        attributes: Vec::new(),
-        events: Vec::new(),
-        links: Vec::new(),
-        status: Status::Unset,
-        backtraces: Vec::new(),
-    }
+    SpanRecord::ended(id, parent, name, kind, (t(id * 10), t(id * 10 + 7)))
 }
 
 /// Strings that need escaping, non-ASCII, a large value.

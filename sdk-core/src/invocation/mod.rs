@@ -123,6 +123,24 @@ pub(crate) struct SpanRecord {
 }
 
 impl SpanRecord {
+    /// An ended span with this identity and these times and nothing else, as tests build
+    /// the records an exporter reads.
+    #[cfg(test)]
+    pub(crate) fn ended(
+        span_id: u64,
+        parent: Option<u32>,
+        name: &'static str,
+        kind: SpanKind,
+        (start, end): (SystemTime, SystemTime),
+    ) -> Self {
+        Self {
+            span_id: SpanId::from(span_id),
+            start,
+            end: Some(end),
+            ..Self::new(parent, Cow::Borrowed(name), kind, None)
+        }
+    }
+
     fn new(
         parent: Option<u32>,
         name: Cow<'static, str>,
