@@ -21,10 +21,12 @@ fn build(mut config: Config) -> Installed {
     for warning in &config.warnings {
         internal_error::report("config", warning);
     }
-    // `OTEL_SDK_DISABLED`: nothing leaves the process, not even dev mode's waterfalls, and
-    // invocations record nothing beyond their root span (`Settings::recording`).
+    // `OTEL_SDK_DISABLED`: nothing leaves the process, not even dev mode's waterfalls or the
+    // metrics line, and invocations record nothing beyond their root span
+    // (`Settings::recording`).
     if config.sdk_disabled {
         config.dev_mode = false;
+        config.emf_metrics = false;
         config.exporter = crate::export::Exporter::None;
     }
     #[cfg(feature = "dev")]

@@ -384,6 +384,28 @@ async fn emf_metrics_count_errors_when_enabled() {
         "Errors"
     );
 
+    // Without a trace exporter, the metrics line is still written.
+    let function = start(
+        "create_account",
+        &[
+            ("SERVERLESS_SDK_EMF_METRICS", "true"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ],
+    )
+    .await;
+    let _ = function.invoke(&json!({ "username": "taken" })).await;
+    function.settle().await;
+    let stdout = function.process.stdout_lines();
+    assert_eq!(
+        stdout.iter().filter(|l| l.contains("\"_aws\"")).count(),
+        1,
+        "{stdout:#?}"
+    );
+    assert!(
+        stdout.iter().all(|l| !l.contains("resourceSpans")),
+        "{stdout:#?}"
+    );
+
     // Off by default.
     let function = start("create_account", &[]).await;
     let _ = function.invoke(&json!({ "username": "bob" })).await;

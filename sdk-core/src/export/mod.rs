@@ -210,7 +210,9 @@ impl Pipeline {
         let draw = self.dev_mode;
         #[cfg(not(feature = "dev"))]
         let draw = false;
-        if matches!(self.backend, Backend::None) && !draw {
+        // Nothing to send, draw or count: `OTEL_SDK_DISABLED` ends up here, its exporter,
+        // dev mode and metrics turned off by the installer.
+        if matches!(self.backend, Backend::None) && !draw && !self.emf_metrics {
             return;
         }
         let keep = sampling::keep(self.sampler.as_deref(), &finished);
