@@ -159,14 +159,13 @@ impl OtlpHttp {
 /// (Connect)") says nothing of the refused connection or the failed handshake under it.
 fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
+    for cause in std::iter::successors(error.source(), |e| e.source()).take(16) {
+        let cause = cause.to_string();
+        // Clients often repeat their source's message in their own.
+        if !text.ends_with(&cause) {
             text.push_str(": ");
-            text.push_str(&cause_text);
+            text.push_str(&cause);
         }
-        source = cause.source();
     }
     text
 }

@@ -5,11 +5,12 @@
 
 use std::sync::{Mutex, TryLockError};
 
-/// A value reused by one export at a time.
+/// A value reused by one export at a time, made at the first export (not at cold start:
+/// a compressor costs an allocation of a few hundred KB).
 pub(crate) struct Reused<T> {
-    kept: Mutex<T>,
-    /// Builds a value for an export that finds the kept one in use, and the replacement of
-    /// one that grew too large.
+    kept: Mutex<Option<T>>,
+    /// Builds the value at the first export, for an export that finds the kept one in use,
+    /// and after one that grew too large or whose export panicked.
     fresh: Box<dyn Fn() -> T + Send + Sync>,
     /// Whether a value grew past what is worth keeping after a large invocation.
     oversized: fn(&T) -> bool,
@@ -21,7 +22,7 @@ impl<T> Reused<T> {
         oversized: fn(&T) -> bool,
     ) -> Self {
         Self {
-            kept: Mutex::new(fresh()),
+            kept: Mutex::new(None),
             fresh: Box::new(fresh),
             oversized,
         }
@@ -34,15 +35,16 @@ impl<T> Reused<T> {
             Ok(kept) => kept,
             Err(TryLockError::Poisoned(poisoned)) => {
                 let mut kept = poisoned.into_inner();
-                *kept = (self.fresh)();
+                *kept = None;
                 self.kept.clear_poison();
                 kept
             }
             Err(TryLockError::WouldBlock) => return f(&mut (self.fresh)()),
         };
-        let result = f(&mut kept);
-        if (self.oversized)(&kept) {
-            *kept = (self.fresh)();
+        let value = kept.get_or_insert_with(&self.fresh);
+        let result = f(value);
+        if (self.oversized)(value) {
+            *kept = None;
         }
         result
     }
@@ -75,6 +77,14 @@ mod tests {
         );
         reused.with(|buf| buf.resize(KEPT_BUFFER_BYTES + 1, 0));
         assert_eq!(reused.with(|buf| buf.capacity()), 0, "given back");
+        assert!(
+            buffers()
+                .kept
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none(),
+            "made at first use"
+        );
     }
 
     #[test]
