@@ -111,8 +111,42 @@ static FAILED_EXPORTS: AtomicU64 = AtomicU64::new(0);
 /// Spans successfully exported and failed exports so far in this process.
 ///
 /// ```
+/// use std::sync::{Arc, Mutex};
+///
+/// use lambda_runtime::{Context, LambdaEvent};
+/// use serverless_sdk::{Config, export::Exporter, serverless_handler, span};
+///
+/// #[serverless_handler]
+/// async fn handler(event: LambdaEvent<u32>) -> Result<u32, std::io::Error> {
+///     let _work = span("double");
+///     Ok(event.payload * 2)
+/// }
+///
+/// /// A log destination that refuses every write after the first.
+/// struct FullAfterOne(bool);
+/// impl std::io::Write for FullAfterOne {
+///     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+///         if std::mem::replace(&mut self.0, true) {
+///             return Err(std::io::Error::other("disk full"));
+///         }
+///         Ok(buf.len())
+///     }
+///     fn flush(&mut self) -> std::io::Result<()> {
+///         Ok(())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// serverless_sdk::init(
+///     Config::from_env().with_exporter(Exporter::Writer(Arc::new(Mutex::new(FullAfterOne(false))))),
+/// );
+/// for n in [1, 2] {
+///     let _ = handler(LambdaEvent::new(n, Context::default())).await;
+/// }
 /// let (spans, failures) = serverless_sdk::export::stats();
-/// assert_eq!((spans, failures), (0, 0), "nothing exported yet");
+/// assert_eq!(spans, 2, "the first invocation's root and its span");
+/// assert_eq!(failures, 1, "the second invocation's write was refused");
+/// # });
 /// ```
 #[must_use]
 pub fn stats() -> (u64, u64) {
