@@ -489,6 +489,7 @@ mod tests {
             attributes: BTreeMap::new(),
             events: Vec::new(),
             links: Vec::new(),
+            flags: 0x101,
             status_code: 0,
             status_message: String::new(),
             resource: BTreeMap::new(),

@@ -442,6 +442,10 @@ async fn parentbased_follows_xray_sampled_and_w3c_flags_and_keeps_every_failure(
             .count();
         assert!(children >= 1, "every span of a kept invocation is exported");
     }
+    // Exported spans are sampled ones, also those of a failure whose caller said Sampled=0.
+    for span in &spans {
+        assert_eq!(span.flags & 1, 1, "{} exported unsampled", span.name);
+    }
 
     // The EMF line counts what sampling did.
     let metrics: Vec<Value> = function

@@ -275,6 +275,9 @@ impl Pipeline {
             })
         });
         if keep {
+            // What is exported was recorded and kept: its spans say so in their trace flags,
+            // also where the caller had not sampled the trace and a failure kept it.
+            finished.sampled = true;
             self.send_counted(finished).await;
         }
         #[cfg(feature = "dev")]

@@ -233,6 +233,9 @@ pub struct FlatSpan {
     pub events: Vec<FlatEvent>,
     /// The span's links.
     pub links: Vec<FlatLink>,
+    /// OTLP span flags: the W3C trace flags in the low byte (bit 0: sampled), then whether
+    /// the parent is remote (bits 8 and 9).
+    pub flags: u32,
     /// Status code: 0 unset, 1 ok, 2 error.
     pub status_code: i32,
     /// Status message (usually only set for errors).
@@ -301,6 +304,7 @@ impl FlatSpan {
                                 attributes: attributes(&link.attributes),
                             })
                             .collect(),
+                        flags: span.flags,
                         status_code,
                         status_message,
                         resource: resource.clone(),
