@@ -155,19 +155,24 @@ impl Output for CountingOutput {
 /// The spans in one of the peer's lines: the envelope's payload, base64-decoded, gunzipped
 /// and decoded as an OTLP `ExportTraceServiceRequest`.
 fn peer_spans(line: &str) -> usize {
+    let request = ExportTraceServiceRequest::decode(&envelope_payload(line)[..])
+        .unwrap_or_else(|e| panic!("envelope payload is not OTLP protobuf: {e}"));
+    count(&request)
+}
+
+/// The protobuf request in an envelope line: its payload, base64-decoded and gunzipped.
+fn envelope_payload(line: &str) -> Vec<u8> {
     let envelope: Value =
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("peer line is not JSON: {e}"));
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("envelope line is not JSON: {e}"));
     let payload = envelope["payload"].as_str().unwrap_or_default();
     let gz = base64::engine::general_purpose::STANDARD
         .decode(payload)
-        .unwrap_or_else(|e| panic!("peer payload is not base64: {e}"));
+        .unwrap_or_else(|e| panic!("envelope payload is not base64: {e}"));
     let mut proto = Vec::new();
     flate2::read::GzDecoder::new(&gz[..])
         .read_to_end(&mut proto)
-        .unwrap_or_else(|e| panic!("peer payload is not gzip: {e}"));
-    let request = ExportTraceServiceRequest::decode(&proto[..])
-        .unwrap_or_else(|e| panic!("peer payload is not OTLP protobuf: {e}"));
-    count(&request)
+        .unwrap_or_else(|e| panic!("envelope payload is not gzip: {e}"));
+    proto
 }
 
 fn count(request: &ExportTraceServiceRequest) -> usize {
@@ -280,29 +285,51 @@ fn peer(c: &mut Criterion) {
     let mut group = c.benchmark_group("peer");
     for (name, spans) in [("1_span", 1u64), ("11_spans", 11)] {
         bench_sdk(&mut group, &rt, &format!("sdk/{name}"), spans);
-
-        let invocations = Cell::new(0u64);
-        let lines_before = output.lines.load(Ordering::Relaxed);
         let handler = if spans == 1 { &peer_one } else { &peer_eleven };
-        group.bench_function(format!("otel_lite/{name}"), |b| {
-            tracing::dispatcher::with_default(&dispatch, || {
-                b.to_async(&rt).iter_batched(
-                    || {
-                        invocations.set(invocations.get() + 1);
-                        event()
-                    },
-                    handler,
-                    BatchSize::SmallInput,
-                );
-            });
-        });
-        assert_eq!(
-            output.lines.load(Ordering::Relaxed) - lines_before,
-            invocations.get(),
-            "peer/otel_lite/{name}: one line per invocation"
+        bench_peer(
+            &mut group,
+            &rt,
+            &(&dispatch, &output, handler),
+            &format!("otel_lite/{name}"),
         );
     }
     group.finish();
+}
+
+/// The peer's traced handler with what it needs: the `tracing` dispatch its spans go
+/// through and the output its exporter writes to.
+type Peer<'a, H> = (&'a Dispatch, &'a CountingOutput, &'a H);
+
+/// Benchmarks the peer's handler as `peer/{id}`, then checks that it wrote one line per
+/// invocation.
+fn bench_peer<H, F>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    (dispatch, output, handler): &Peer<'_, H>,
+    id: &str,
+) where
+    H: Fn(LambdaEvent<Value>) -> F,
+    F: std::future::Future,
+{
+    let invocations = Cell::new(0u64);
+    let lines_before = output.lines.load(Ordering::Relaxed);
+    group.bench_function(id, |b| {
+        tracing::dispatcher::with_default(dispatch, || {
+            b.to_async(rt).iter_batched(
+                || {
+                    invocations.set(invocations.get() + 1);
+                    event()
+                },
+                handler,
+                BatchSize::SmallInput,
+            );
+        });
+    });
+    assert_eq!(
+        output.lines.load(Ordering::Relaxed) - lines_before,
+        invocations.get(),
+        "peer/{id}: one line per invocation"
+    );
 }
 
 /// Set in the child process that exports the same invocations over OTLP/HTTP.
@@ -395,6 +422,7 @@ fn envelope_child(c: &mut Criterion) {
         Exporter::OtlpStdoutWriter(Arc::new(Mutex::new(sink)))
     )));
     let rt = runtime();
+    let mut payloads = Vec::new();
     for (name, spans) in [("1_span", 1usize), ("11_spans", 11)] {
         let bytes_before = output.start_keeping();
         let out = match spans {
@@ -408,11 +436,17 @@ fn envelope_child(c: &mut Criterion) {
             spans,
             "sdk_envelope/{name}: spans exported"
         );
+        payloads.push(envelope_payload(&line));
         eprintln!(
             "peer/{name}: bytes per invocation: sdk (otlp-stdout envelope) {}",
             output.bytes.load(Ordering::Relaxed) - bytes_before
         );
     }
+    // The peer again, benchmarked beside the envelope in this process, so that the two are
+    // compared under the same conditions, and then interleaved with it.
+    let (completion, dispatch, peer_output) = peer_setup();
+    let peer_one = create_traced_handler("bench", completion.clone(), peer_one);
+    let peer_eleven = create_traced_handler("bench", completion, peer_eleven);
     let mut group = c.benchmark_group("peer");
     for (name, spans) in [("1_span", 1u64), ("11_spans", 11)] {
         let lines_before = output.lines.load(Ordering::Relaxed);
@@ -422,8 +456,123 @@ fn envelope_child(c: &mut Criterion) {
             invocations,
             "peer/sdk_envelope/{name}: one line per invocation"
         );
+        let id = format!("otel_lite_beside_envelope/{name}");
+        if spans == 1 {
+            bench_peer(&mut group, &rt, &(&dispatch, &peer_output, &peer_one), &id);
+        } else {
+            bench_peer(
+                &mut group,
+                &rt,
+                &(&dispatch, &peer_output, &peer_eleven),
+                &id,
+            );
+        }
     }
     group.finish();
+    let quick = std::env::args().any(|a| a == "--test");
+    let one = (&dispatch, &*peer_output, &peer_one);
+    interleaved(&rt, ("1_span", 1, &payloads[0]), &one, quick);
+    let eleven = (&dispatch, &*peer_output, &peer_eleven);
+    interleaved(&rt, ("11_spans", 11, &payloads[1]), &eleven, quick);
+}
+
+/// The envelope against the peer in rounds: each round times a run of the SDK's invocations,
+/// a run of the peer's and a run of the envelope's gzip alone (libdeflate at the same level,
+/// on the protobuf request one invocation exported), in an order that rotates, so all three
+/// see the same machine; prints the median of the rounds' ratios to the peer and their range.
+fn interleaved<H, F>(
+    rt: &tokio::runtime::Runtime,
+    (name, spans, payload): (&str, u64, &[u8]),
+    (dispatch, _, handler): &Peer<'_, H>,
+    quick: bool,
+) where
+    H: Fn(LambdaEvent<Value>) -> F,
+    F: std::future::Future,
+{
+    let (rounds, per_round) = if quick { (2, 10) } else { (31, 1_000) };
+    let time_sdk = || {
+        let events: Vec<_> = (0..per_round).map(|_| event()).collect();
+        let start = std::time::Instant::now();
+        rt.block_on(async {
+            for e in events {
+                let out = if spans == 1 {
+                    sdk_one(e).await
+                } else {
+                    sdk_eleven(e).await
+                };
+                std::hint::black_box(out.is_ok());
+            }
+        });
+        start.elapsed().as_secs_f64()
+    };
+    let time_peer = || {
+        let events: Vec<_> = (0..per_round).map(|_| event()).collect();
+        tracing::dispatcher::with_default(dispatch, || {
+            let start = std::time::Instant::now();
+            rt.block_on(async {
+                for e in events {
+                    std::hint::black_box(handler(e).await);
+                }
+            });
+            start.elapsed().as_secs_f64()
+        })
+    };
+    let level = std::env::var("OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(6);
+    let mut compressor = libdeflater::Compressor::new(
+        libdeflater::CompressionLvl::new(level).unwrap_or_else(|e| panic!("level: {e:?}")),
+    );
+    let mut zipped = vec![0; compressor.gzip_compress_bound(payload.len())];
+    let mut time_gzip = || {
+        let start = std::time::Instant::now();
+        for _ in 0..per_round {
+            let written = compressor.gzip_compress(payload, &mut zipped);
+            std::hint::black_box(written.unwrap_or_else(|e| panic!("gzip: {e:?}")));
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let (exported_before, _) = serverless_sdk::export::stats();
+    let (mut envelope, mut gzip) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (sdk, peer, gz) = match round % 3 {
+            0 => (time_sdk(), time_peer(), time_gzip()),
+            1 => {
+                let (peer, gz) = (time_peer(), time_gzip());
+                (time_sdk(), peer, gz)
+            }
+            _ => {
+                let gz = time_gzip();
+                let sdk = time_sdk();
+                (sdk, time_peer(), gz)
+            }
+        };
+        envelope.push(sdk / peer);
+        gzip.push(gz / peer);
+    }
+    let (exported_after, failures) = serverless_sdk::export::stats();
+    assert_eq!(failures, 0, "interleaved/{name}: an export failed");
+    assert_eq!(
+        exported_after - exported_before,
+        rounds * per_round * spans,
+        "interleaved/{name}: spans created and exported differ"
+    );
+    let summary = |ratios: &mut Vec<f64>| {
+        ratios.sort_by(f64::total_cmp);
+        format!(
+            "median {:.2}x (from {:.2}x to {:.2}x)",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1]
+        )
+    };
+    eprintln!(
+        "peer/interleaved/{name}: {rounds} rounds of {per_round} invocations each, against otel_lite: sdk_envelope {}; its gzip alone ({} B of protobuf, level {level}) {}",
+        summary(&mut envelope),
+        payload.len(),
+        summary(&mut gzip)
+    );
 }
 
 /// Runs the `sdk_envelope/*` benchmarks in a child process with this process's arguments.
