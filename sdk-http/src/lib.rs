@@ -49,8 +49,8 @@
 use std::{fmt::Debug, future::Future};
 
 use lambda_http::{Adapter, IntoResponse, Request, Response, Service, StreamAdapter};
-use lambda_runtime::{Runtime, layers::TracingLayer};
-use serverless_sdk::runtime::InvocationLayer;
+use lambda_runtime::Runtime;
+use serverless_sdk::__private::{ensure_init, with_layers};
 
 pub use body::{ProxyResponse, SdkBody};
 /// Starts a span around the code that follows; see [`serverless_sdk::span`](fn@serverless_sdk::span).
@@ -120,12 +120,9 @@ where
     R: IntoResponse,
     E: Debug,
 {
-    serverless_sdk::__private::ensure_init();
-    Runtime::new(Adapter::from(HttpInvocationService::new(handler)))
-        .layer(TracingLayer::new())
-        .layer(InvocationLayer::new())
-        .run()
-        .await
+    ensure_init();
+    let runtime = Runtime::new(Adapter::from(HttpInvocationService::new(handler)));
+    with_layers(runtime).run().await
 }
 
 /// [`run`] for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY` above 1, that
@@ -156,12 +153,9 @@ where
     R: IntoResponse + Send + 'static,
     E: Debug + Send + 'static,
 {
-    serverless_sdk::__private::ensure_init();
-    Runtime::new(Adapter::from(HttpInvocationService::new(handler)))
-        .layer(TracingLayer::new())
-        .layer(InvocationLayer::new())
-        .run_concurrent()
-        .await
+    ensure_init();
+    let runtime = Runtime::new(Adapter::from(HttpInvocationService::new(handler)));
+    with_layers(runtime).run_concurrent().await
 }
 
 /// [`run`], after running the function's initialisation under the SDK's reporting: an
@@ -242,14 +236,11 @@ where
     B::Data: Into<bytes::Bytes> + Send,
     B::Error: Into<Error> + Send + Debug,
 {
-    serverless_sdk::__private::ensure_init();
-    Runtime::new(StreamAdapter::from(HttpInvocationService::streaming(
+    ensure_init();
+    let runtime = Runtime::new(StreamAdapter::from(HttpInvocationService::streaming(
         handler,
-    )))
-    .layer(TracingLayer::new())
-    .layer(InvocationLayer::new())
-    .run()
-    .await
+    )));
+    with_layers(runtime).run().await
 }
 
 /// Renamed [`HttpInvocationService`].

@@ -80,15 +80,16 @@ fn parse_option(
     set(&key, value)
 }
 
-/// Comma-separated `name = "..."` and `crate = "..."` options, each set once; anything
-/// else is an error that says `unexpected`.
+/// Comma-separated `name = "..."` and `crate = "..."` options, each set once (`name` counts
+/// as set when it comes in already given, as `#[span("label")]` gives it); anything else
+/// is an error that says `unexpected`.
 fn parse_name_and_crate(
     input: ParseStream<'_>,
-    name: &mut Option<LitStr>,
-    krate: &mut Option<Path>,
+    mut name: Option<LitStr>,
     check_name: fn(&LitStr) -> syn::Result<()>,
     unexpected: &str,
-) -> syn::Result<()> {
+) -> syn::Result<(Option<LitStr>, Option<Path>)> {
+    let mut krate = None;
     while !input.is_empty() {
         if !(input.peek(Ident) || input.peek(Token![crate])) || !input.peek2(Token![=]) {
             return Err(input.error(unexpected));
@@ -96,10 +97,10 @@ fn parse_name_and_crate(
         parse_option(input, &["name", "crate"], |key, value| {
             if key == "name" {
                 check_name(&value)?;
-                set_once(name, value, "name", key.span())
+                set_once(&mut name, value, "name", key.span())
             } else {
                 let path = parse_crate_path(&value)?;
-                set_once(krate, path, "crate", key.span())
+                set_once(&mut krate, path, "crate", key.span())
             }
         })?;
         if input.is_empty() {
@@ -107,11 +108,10 @@ fn parse_name_and_crate(
         }
         input.parse::<Token![,]>()?;
     }
-    Ok(())
+    Ok((name, krate))
 }
 
 /// `#[serverless_handler(name = "...", crate = "...")]`
-#[derive(Default)]
 pub(crate) struct HandlerArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) krate: Option<Path>,
@@ -119,11 +119,9 @@ pub(crate) struct HandlerArgs {
 
 impl Parse for HandlerArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = Self::default();
-        parse_name_and_crate(
+        let (name, krate) = parse_name_and_crate(
             input,
-            &mut args.name,
-            &mut args.krate,
+            None,
             |name| {
                 if name.value().trim().is_empty() {
                     return Err(syn::Error::new(name.span(), "`name` cannot be empty"));
@@ -132,12 +130,11 @@ impl Parse for HandlerArgs {
             },
             "options are written `key = \"value\"`: `name = \"...\"` or `crate = \"...\"`",
         )?;
-        Ok(args)
+        Ok(Self { name, krate })
     }
 }
 
 /// `#[span]`, `#[span("label")]`, `#[span(name = "label", crate = "...")]`
-#[derive(Default)]
 pub(crate) struct SpanArgs {
     pub(crate) label: Option<LitStr>,
     pub(crate) krate: Option<Path>,
@@ -145,23 +142,23 @@ pub(crate) struct SpanArgs {
 
 impl Parse for SpanArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = Self::default();
-        if input.peek(LitStr) {
+        let positional = if input.peek(LitStr) {
             let label: LitStr = input.parse()?;
             check_label(&label)?;
-            args.label = Some(label);
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
-        }
-        parse_name_and_crate(
+            Some(label)
+        } else {
+            None
+        };
+        let (label, krate) = parse_name_and_crate(
             input,
-            &mut args.label,
-            &mut args.krate,
+            positional,
             check_label,
             "expected a string label, e.g. `#[span(\"db.query\")]`, or an option `name = \"...\"` / `crate = \"...\"`",
         )?;
-        Ok(args)
+        Ok(Self { label, krate })
     }
 }
 

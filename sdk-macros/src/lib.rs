@@ -21,43 +21,33 @@ mod util;
 
 use args::Facade;
 
-/// Wraps a Lambda handler; see `serverless_sdk::serverless_handler`.
-#[proc_macro_attribute]
-pub fn serverless_handler(args: TokenStream, item: TokenStream) -> TokenStream {
-    handler::expand(args.into(), item.into(), Facade::Core).into()
+/// Defines attribute macros, each expanded by `$module::expand` for `$facade`.
+macro_rules! attribute_macros {
+    ($($(#[$attr:meta])* $name:ident => $module:ident, $facade:ident;)*) => {$(
+        $(#[$attr])*
+        #[proc_macro_attribute]
+        pub fn $name(args: TokenStream, item: TokenStream) -> TokenStream {
+            $module::expand(args.into(), item.into(), Facade::$facade).into()
+        }
+    )*};
 }
 
-/// Wraps a function in a span; see `serverless_sdk::span`.
-#[proc_macro_attribute]
-pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
-    span::expand(args.into(), item.into(), Facade::Core).into()
-}
-
-/// Sets the invocation's endpoint; see `serverless_sdk::route`.
-#[proc_macro_attribute]
-pub fn route(args: TokenStream, item: TokenStream) -> TokenStream {
-    route::expand(args.into(), item.into(), Facade::Core).into()
-}
-
-/// `serverless_handler` for code that depends on `serverless_sdk_http` only.
-#[doc(hidden)]
-#[proc_macro_attribute]
-pub fn serverless_handler_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
-    handler::expand(args.into(), item.into(), Facade::Http).into()
-}
-
-/// `span` for code that depends on `serverless_sdk_http` only.
-#[doc(hidden)]
-#[proc_macro_attribute]
-pub fn span_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
-    span::expand(args.into(), item.into(), Facade::Http).into()
-}
-
-/// `route` for code that depends on `serverless_sdk_http` only.
-#[doc(hidden)]
-#[proc_macro_attribute]
-pub fn route_via_http(args: TokenStream, item: TokenStream) -> TokenStream {
-    route::expand(args.into(), item.into(), Facade::Http).into()
+attribute_macros! {
+    /// Wraps a Lambda handler; see `serverless_sdk::serverless_handler`.
+    serverless_handler => handler, Core;
+    /// Wraps a function in a span; see `serverless_sdk::span`.
+    span => span, Core;
+    /// Sets the invocation's endpoint; see `serverless_sdk::route`.
+    route => route, Core;
+    /// `serverless_handler` for code that depends on `serverless_sdk_http` only.
+    #[doc(hidden)]
+    serverless_handler_via_http => handler, Http;
+    /// `span` for code that depends on `serverless_sdk_http` only.
+    #[doc(hidden)]
+    span_via_http => span, Http;
+    /// `route` for code that depends on `serverless_sdk_http` only.
+    #[doc(hidden)]
+    route_via_http => route, Http;
 }
 
 /// Derives `HttpError` from `#[http(STATUS)]` / `#[http(STATUS, "message")]` on each

@@ -199,6 +199,11 @@ fn dynamodb_record(sequence: &str, event_id: &str, name: &str) -> Value {
 
 /* ------------------------------------- helpers -------------------------------------- */
 
+/// Starts the function process serving `mode`, with `env` besides Lambda's.
+async fn start(mode: &str, env: &[(&str, &str)]) -> Function {
+    Function::test_child(FUNCTION, mode, env).await
+}
+
 /// The identifiers a partial-failure response names, in order.
 fn failures(response: &Value) -> Vec<String> {
     response["batchItemFailures"]
@@ -219,7 +224,7 @@ fn link_traces(span: &FlatSpan) -> Vec<&str> {
 /// each record is a CONSUMER span linked to its producer, whichever way it names it.
 #[tokio::test]
 async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() {
-    let function = Function::test_child(FUNCTION, "sqs", &[]).await;
+    let function = start("sqs", &[]).await;
     let xray = generate_trace_header();
     let (w3c, w3c_trace) = traceparent();
     let (via_sns, sns_trace) = traceparent();
@@ -346,7 +351,7 @@ async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() 
 /// invocation shows as failed.
 #[tokio::test]
 async fn a_batch_where_every_record_failed_fails_the_invocation() {
-    let function = Function::test_child(FUNCTION, "sqs", &[]).await;
+    let function = start("sqs", &[]).await;
     let event = batch(vec![
         sqs_record("m1", "fail", 1, &Producer::None),
         sqs_record("m2", "panic", 1, &Producer::None),
@@ -372,7 +377,7 @@ async fn a_batch_where_every_record_failed_fails_the_invocation() {
 /// are reported without being run; other groups go on.
 #[tokio::test]
 async fn sqs_fifo_batches_keep_each_message_group_in_order() {
-    let function = Function::test_child(FUNCTION, "sqs", &[]).await;
+    let function = start("sqs", &[]).await;
     let event = batch(vec![
         fifo_record("a1", "a", "ok"),
         fifo_record("a2", "a", "fail"),
@@ -432,7 +437,7 @@ async fn sqs_fifo_batches_keep_each_message_group_in_order() {
 /// Records of a standard queue run concurrently under `SqsProcessor::concurrency`.
 #[tokio::test]
 async fn standard_queues_run_records_concurrently_when_asked() {
-    let function = Function::test_child(FUNCTION, "sqs_concurrent", &[]).await;
+    let function = start("sqs_concurrent", &[]).await;
     let records = (1..=8)
         .map(|n| {
             let body = if n == 6 { "fail" } else { "sleep" };
@@ -469,7 +474,7 @@ async fn standard_queues_run_records_concurrently_when_asked() {
 /// sequence number is reported; Lambda's retry from it is recognised as a redelivery.
 #[tokio::test]
 async fn kinesis_batches_stop_at_the_first_failure_and_retries_are_seen() {
-    let function = Function::test_child(FUNCTION, "kinesis", &[]).await;
+    let function = start("kinesis", &[]).await;
     let event = batch(vec![
         kinesis_record("4956816737333333333300001", "ok"),
         kinesis_record("4956816737333333333300002", "panic"),
@@ -534,7 +539,7 @@ async fn kinesis_batches_stop_at_the_first_failure_and_retries_are_seen() {
 /// document collection.
 #[tokio::test]
 async fn dynamodb_batches_stop_at_the_first_failure() {
-    let function = Function::test_child(FUNCTION, "dynamodb", &[]).await;
+    let function = start("dynamodb", &[]).await;
     let event = batch(vec![
         dynamodb_record("1405400000000002063282831", "c4ca4238-ok", "INSERT"),
         dynamodb_record("1405400000000002063282832", "c81e728d-fail", "MODIFY"),
@@ -582,8 +587,7 @@ async fn dynamodb_batches_stop_at_the_first_failure() {
 /// again) is a redelivery.
 #[tokio::test]
 async fn every_source_gets_its_root_span_from_the_event() {
-    let function = Function::test_child(
-        FUNCTION,
+    let function = start(
         "plain",
         &[("SERVERLESS_SDK_SCHEDULE_EXPRESSION", "cron(0 12 * * ? *)")],
     )
@@ -698,7 +702,7 @@ async fn every_source_gets_its_root_span_from_the_event() {
 async fn soak_a_thousand_batches_lose_no_record() {
     const BATCHES: usize = 1_000;
     const IN_FLIGHT: usize = 16;
-    let function = Function::test_child(FUNCTION, "sqs", &[]).await;
+    let function = start("sqs", &[]).await;
     let seed = fastrand::u64(..);
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -78,6 +78,21 @@ impl Default for Attributes {
     }
 }
 
+/// Setters of the attribute names, `$method(name)` renaming `Attributes::$field`, each with
+/// its documentation.
+macro_rules! attribute_setters {
+    ($($(#[$doc:meta])* $method:ident => $field:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $method(mut self, name: impl Into<String>) -> Self {
+                self.attrs.$field = name.into();
+                self
+            }
+        )*
+    };
+}
+
 impl DynamoDbStore {
     /// A store in `table`, through `client` (configured as you like: region, retries,
     /// the SDK's [`AwsSdkInterceptor`](crate::integrations::client::AwsSdkInterceptor) for CLIENT spans).
@@ -110,92 +125,70 @@ impl DynamoDbStore {
         &self.table
     }
 
-    /// The partition key attribute, a string (default `id`).
-    ///
-    /// ```
-    /// # fn example(client: aws_sdk_dynamodb::Client) {
-    /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").key_attr("pk");
-    /// # let _ = store;
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn key_attr(mut self, name: impl Into<String>) -> Self {
-        self.attrs.key = name.into();
-        self
-    }
+    attribute_setters! {
+        /// The partition key attribute, a string (default `id`).
+        ///
+        /// ```
+        /// # fn example(client: aws_sdk_dynamodb::Client) {
+        /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").key_attr("pk");
+        /// # let _ = store;
+        /// # }
+        /// ```
+        key_attr => key;
 
-    /// The expiry attribute, a number of seconds since the Unix epoch: the table's TTL
-    /// attribute (default `expiration`).
-    ///
-    /// ```
-    /// # fn example(client: aws_sdk_dynamodb::Client) {
-    /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").expiry_attr("ttl");
-    /// # let _ = store;
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn expiry_attr(mut self, name: impl Into<String>) -> Self {
-        self.attrs.expiry = name.into();
-        self
-    }
+        /// The expiry attribute, a number of seconds since the Unix epoch: the table's TTL
+        /// attribute (default `expiration`).
+        ///
+        /// ```
+        /// # fn example(client: aws_sdk_dynamodb::Client) {
+        /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").expiry_attr("ttl");
+        /// # let _ = store;
+        /// # }
+        /// ```
+        expiry_attr => expiry;
 
-    /// The in-progress expiry attribute, a number of milliseconds since the Unix epoch
-    /// (default `in_progress_expiration`).
-    ///
-    /// ```
-    /// # fn example(client: aws_sdk_dynamodb::Client) {
-    /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t")
-    ///     .in_progress_expiry_attr("lock_until");
-    /// # let _ = store;
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn in_progress_expiry_attr(mut self, name: impl Into<String>) -> Self {
-        self.attrs.in_progress_expiry = name.into();
-        self
-    }
+        /// The in-progress expiry attribute, a number of milliseconds since the Unix epoch
+        /// (default `in_progress_expiration`).
+        ///
+        /// ```
+        /// # fn example(client: aws_sdk_dynamodb::Client) {
+        /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t")
+        ///     .in_progress_expiry_attr("lock_until");
+        /// # let _ = store;
+        /// # }
+        /// ```
+        in_progress_expiry_attr => in_progress_expiry;
 
-    /// The status attribute, `INPROGRESS` or `COMPLETED` (default `status`).
-    ///
-    /// ```
-    /// # fn example(client: aws_sdk_dynamodb::Client) {
-    /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").status_attr("state");
-    /// # let _ = store;
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn status_attr(mut self, name: impl Into<String>) -> Self {
-        self.attrs.status = name.into();
-        self
-    }
+        /// The status attribute, `INPROGRESS` or `COMPLETED` (default `status`).
+        ///
+        /// ```
+        /// # fn example(client: aws_sdk_dynamodb::Client) {
+        /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").status_attr("state");
+        /// # let _ = store;
+        /// # }
+        /// ```
+        status_attr => status;
 
-    /// The response attribute, the function's response as a JSON string (default `data`).
-    ///
-    /// ```
-    /// # fn example(client: aws_sdk_dynamodb::Client) {
-    /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").data_attr("response");
-    /// # let _ = store;
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn data_attr(mut self, name: impl Into<String>) -> Self {
-        self.attrs.data = name.into();
-        self
-    }
+        /// The response attribute, the function's response as a JSON string (default `data`).
+        ///
+        /// ```
+        /// # fn example(client: aws_sdk_dynamodb::Client) {
+        /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t").data_attr("response");
+        /// # let _ = store;
+        /// # }
+        /// ```
+        data_attr => data;
 
-    /// The payload validation hash attribute (default `validation`).
-    ///
-    /// ```
-    /// # fn example(client: aws_sdk_dynamodb::Client) {
-    /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t")
-    ///     .validation_attr("payload_hash");
-    /// # let _ = store;
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn validation_attr(mut self, name: impl Into<String>) -> Self {
-        self.attrs.validation = name.into();
-        self
+        /// The payload validation hash attribute (default `validation`).
+        ///
+        /// ```
+        /// # fn example(client: aws_sdk_dynamodb::Client) {
+        /// let store = serverless_sdk::idempotency::DynamoDbStore::new(client, "t")
+        ///     .validation_attr("payload_hash");
+        /// # let _ = store;
+        /// # }
+        /// ```
+        validation_attr => validation;
     }
 
     fn key(&self, key: &str) -> (String, AttributeValue) {

@@ -1092,6 +1092,14 @@ mod tests {
         attribute(source, key).map(|v| v.as_str().into_owned())
     }
 
+    /// Asserts that `source` has each text attribute `(key, value)`.
+    #[track_caller]
+    fn assert_texts(source: &EventSource<'_>, expected: &[(&str, &str)]) {
+        for &(key, value) in expected {
+            assert_eq!(text(source, key).as_deref(), Some(value), "{key}");
+        }
+    }
+
     const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     const W3C: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -1115,17 +1123,13 @@ mod tests {
         assert_eq!(source.trigger, TriggerKind::PubSub);
         assert_eq!(source.kind, SpanKind::Consumer);
         assert_eq!(source.name.as_deref(), Some("process orders-queue"));
-        assert_eq!(
-            text(&source, attr::MESSAGING_SYSTEM).as_deref(),
-            Some("aws_sqs")
-        );
-        assert_eq!(
-            text(&source, attr::MESSAGING_DESTINATION_NAME).as_deref(),
-            Some("orders-queue")
-        );
-        assert_eq!(
-            text(&source, attr::MESSAGING_OPERATION_TYPE).as_deref(),
-            Some("process")
+        assert_texts(
+            &source,
+            &[
+                (attr::MESSAGING_SYSTEM, "aws_sqs"),
+                (attr::MESSAGING_DESTINATION_NAME, "orders-queue"),
+                (attr::MESSAGING_OPERATION_TYPE, "process"),
+            ],
         );
         assert_eq!(
             attribute(&source, attr::MESSAGING_BATCH_MESSAGE_COUNT),
@@ -1182,13 +1186,12 @@ mod tests {
         let source = read(event.as_bytes()).expect("an event");
         assert_eq!(source.trigger, TriggerKind::PubSub);
         assert_eq!(source.name.as_deref(), Some("process snsNetTest"));
-        assert_eq!(
-            text(&source, attr::MESSAGING_SYSTEM).as_deref(),
-            Some("aws.sns")
-        );
-        assert_eq!(
-            text(&source, attr::MESSAGING_MESSAGE_ID).as_deref(),
-            Some("82833b5c")
+        assert_texts(
+            &source,
+            &[
+                (attr::MESSAGING_SYSTEM, "aws.sns"),
+                (attr::MESSAGING_MESSAGE_ID, "82833b5c"),
+            ],
         );
         assert_eq!(
             source.parent.map(|p| p.trace_id.to_string()).as_deref(),
@@ -1207,13 +1210,15 @@ mod tests {
         let source = read(kinesis).expect("an event");
         assert_eq!(source.trigger, TriggerKind::PubSub);
         assert_eq!(source.name.as_deref(), Some("process simple-stream"));
-        assert_eq!(
-            text(&source, attr::MESSAGING_SYSTEM).as_deref(),
-            Some("aws_kinesis")
-        );
-        assert_eq!(
-            text(&source, attr::MESSAGING_DESTINATION_PARTITION_ID).as_deref(),
-            Some("shardId-000000000000")
+        assert_texts(
+            &source,
+            &[
+                (attr::MESSAGING_SYSTEM, "aws_kinesis"),
+                (
+                    attr::MESSAGING_DESTINATION_PARTITION_ID,
+                    "shardId-000000000000",
+                ),
+            ],
         );
         assert_eq!(source.delivery.stream_keys.len(), 2);
 
@@ -1228,17 +1233,13 @@ mod tests {
         assert_eq!(source.trigger, TriggerKind::Datasource);
         assert_eq!(source.kind, SpanKind::Consumer);
         assert_eq!(source.name.as_deref(), Some("process Example-Table"));
-        assert_eq!(
-            text(&source, attr::FAAS_DOCUMENT_COLLECTION).as_deref(),
-            Some("Example-Table")
-        );
-        assert_eq!(
-            text(&source, attr::FAAS_DOCUMENT_OPERATION).as_deref(),
-            Some("multiple")
-        );
-        assert_eq!(
-            text(&source, attr::FAAS_DOCUMENT_TIME).as_deref(),
-            Some("2016-12-02T01:27:00Z")
+        assert_texts(
+            &source,
+            &[
+                (attr::FAAS_DOCUMENT_COLLECTION, "Example-Table"),
+                (attr::FAAS_DOCUMENT_OPERATION, "multiple"),
+                (attr::FAAS_DOCUMENT_TIME, "2016-12-02T01:27:00Z"),
+            ],
         );
     }
 
@@ -1254,17 +1255,13 @@ mod tests {
             source.name.as_deref(),
             Some("s3 ObjectCreated:Put sourcebucket")
         );
-        assert_eq!(
-            text(&source, attr::FAAS_DOCUMENT_NAME).as_deref(),
-            Some("Happy Face 1.jpg")
-        );
-        assert_eq!(
-            text(&source, attr::FAAS_DOCUMENT_OPERATION).as_deref(),
-            Some("insert")
-        );
-        assert_eq!(
-            text(&source, attr::FAAS_DOCUMENT_TIME).as_deref(),
-            Some("1970-01-01T00:00:00.123Z")
+        assert_texts(
+            &source,
+            &[
+                (attr::FAAS_DOCUMENT_NAME, "Happy Face 1.jpg"),
+                (attr::FAAS_DOCUMENT_OPERATION, "insert"),
+                (attr::FAAS_DOCUMENT_TIME, "1970-01-01T00:00:00.123Z"),
+            ],
         );
     }
 
@@ -1275,10 +1272,7 @@ mod tests {
         let source = read(schedule).expect("an event");
         assert_eq!(source.trigger, TriggerKind::Timer);
         assert_eq!(source.name, None, "a timer keeps the function's name");
-        assert_eq!(
-            text(&source, attr::FAAS_TIME).as_deref(),
-            Some("2015-10-08T16:53:06Z")
-        );
+        assert_texts(&source, &[(attr::FAAS_TIME, "2015-10-08T16:53:06Z")]);
         let event = br#"{"id": "7bf73129", "detail-type": "EC2 Instance State-change Notification",
             "source": "aws.ec2", "time": "2021-11-11T21:29:54Z", "detail": {"state": "pending"}}"#;
         let source = read(event).expect("an event");
@@ -1287,10 +1281,7 @@ mod tests {
             source.name.as_deref(),
             Some("aws.ec2 EC2 Instance State-change Notification")
         );
-        assert_eq!(
-            text(&source, attr::MESSAGING_MESSAGE_ID).as_deref(),
-            Some("7bf73129")
-        );
+        assert_texts(&source, &[(attr::MESSAGING_MESSAGE_ID, "7bf73129")]);
     }
 
     #[test]
@@ -1298,18 +1289,12 @@ mod tests {
         let sqs = br#"{"Records": [{"eventSource": "aws:sqs", "messageId": "m",
             "attributes": {"ApproximateReceiveCount": "3"}}]}"#;
         let source = read_delivered(sqs, "").expect("an event");
-        assert_eq!(
-            text(&source, attr::REDELIVERY_REASON).as_deref(),
-            Some("receive_count")
-        );
+        assert_texts(&source, &[(attr::REDELIVERY_REASON, "receive_count")]);
         let stream = br#"{"Records": [{"eventSource": "aws:kinesis", "eventID": "shardId-1:redelivery-test"}]}"#;
         let first = read_delivered(stream, "").expect("an event");
         assert_eq!(attribute(&first, attr::REDELIVERED), None);
         let again = read_delivered(stream, "").expect("an event");
-        assert_eq!(
-            text(&again, attr::REDELIVERY_REASON).as_deref(),
-            Some("batch_seen")
-        );
+        assert_texts(&again, &[(attr::REDELIVERY_REASON, "batch_seen")]);
         let direct = br#"{"order": 1}"#;
         let id = "redelivery-test-request-id";
         assert_eq!(
@@ -1320,10 +1305,7 @@ mod tests {
             None
         );
         let retry = read_delivered(direct, id).expect("an event");
-        assert_eq!(
-            text(&retry, attr::REDELIVERY_REASON).as_deref(),
-            Some("request_id_seen")
-        );
+        assert_texts(&retry, &[(attr::REDELIVERY_REASON, "request_id_seen")]);
     }
 
     #[test]

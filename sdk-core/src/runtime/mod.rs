@@ -19,6 +19,7 @@ pub use decode::UNMARSHAL_ERROR_TYPE;
 pub use init_error::{INIT_ERROR_TYPE, initialize};
 pub use layer::{InvocationFuture, InvocationLayer, InvocationService};
 
+use crate::__private::with_layers;
 use decode::Decode;
 pub(crate) use setup::ensure_init;
 pub use setup::{Error, init};
@@ -59,11 +60,8 @@ where
     E: Into<Error> + Send + Debug,
 {
     ensure_init();
-    Runtime::new(Decode::<_, A, B, S>::new(handler))
-        .layer(lambda_runtime::layers::TracingLayer::new())
-        .layer(InvocationLayer::new())
-        .run()
-        .await
+    let runtime = Runtime::new(Decode::<_, A, B, S>::new(handler));
+    with_layers(runtime).run().await
 }
 
 /// [`run`], after running the function's initialisation under the SDK's reporting: an
@@ -150,9 +148,6 @@ where
     E: Into<Error> + Send + Debug + 'static,
 {
     ensure_init();
-    Runtime::new(Decode::<_, A, B, S>::new(handler))
-        .layer(lambda_runtime::layers::TracingLayer::new())
-        .layer(InvocationLayer::new())
-        .run_concurrent()
-        .await
+    let runtime = Runtime::new(Decode::<_, A, B, S>::new(handler));
+    with_layers(runtime).run_concurrent().await
 }

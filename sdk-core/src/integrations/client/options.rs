@@ -120,21 +120,11 @@ use std::{env, fmt};
 /// assert!(options.traces("localhost", 8080));
 /// assert!(!options.traces("other.example.org", 443));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientOptions {
-    ignore: Vec<HostPattern>,
-    capture: Option<Vec<HostPattern>>,
+    ignore_hosts: Vec<HostPattern>,
+    capture_hosts: Option<Vec<HostPattern>>,
     propagate_xray: bool,
-}
-
-impl fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("ignore_hosts", &self.ignore)
-            .field("capture_hosts", &self.capture)
-            .field("propagate_xray", &self.propagate_xray)
-            .finish()
-    }
 }
 
 impl ClientOptions {
@@ -156,8 +146,8 @@ impl ClientOptions {
             })
         };
         Self {
-            ignore: list("SERVERLESS_SDK_IGNORE_HOSTS").unwrap_or_default(),
-            capture: list("SERVERLESS_SDK_CAPTURE_HOSTS").filter(|l| !l.is_empty()),
+            ignore_hosts: list("SERVERLESS_SDK_IGNORE_HOSTS").unwrap_or_default(),
+            capture_hosts: list("SERVERLESS_SDK_CAPTURE_HOSTS").filter(|l| !l.is_empty()),
             propagate_xray: env_flag("SERVERLESS_SDK_PROPAGATE_XRAY"),
         }
     }
@@ -174,7 +164,7 @@ impl ClientOptions {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.ignore.extend(
+        self.ignore_hosts.extend(
             hosts
                 .into_iter()
                 .filter_map(|h| HostPattern::parse(h.as_ref())),
@@ -201,7 +191,9 @@ impl ClientOptions {
             .filter_map(|h| HostPattern::parse(h.as_ref()))
             .collect();
         if !added.is_empty() {
-            self.capture.get_or_insert_with(Vec::new).extend(added);
+            self.capture_hosts
+                .get_or_insert_with(Vec::new)
+                .extend(added);
         }
         self
     }
@@ -240,10 +232,10 @@ impl ClientOptions {
     #[must_use]
     pub fn traces(&self, host: &str, port: u16) -> bool {
         let host = normalize_host(host);
-        if self.ignore.iter().any(|p| p.matches(&host, port)) {
+        if self.ignore_hosts.iter().any(|p| p.matches(&host, port)) {
             return false;
         }
-        match &self.capture {
+        match &self.capture_hosts {
             Some(capture) => capture.iter().any(|p| p.matches(&host, port)),
             None => true,
         }
