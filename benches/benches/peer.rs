@@ -20,7 +20,10 @@
 //! this one exports OTLP/JSON lines), at the peer's gzip level (both read
 //! `OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL`, default 6), to a counting sink; one
 //! invocation's envelope of each shape is decoded and its spans counted first, and the lines
-//! written are checked against the invocations run after.
+//! written are checked against the invocations run after. That process benchmarks the peer
+//! again beside the envelope (`otel_lite_beside_envelope/*`), then times the two in rounds,
+//! with the envelope's gzip alone, and prints the median ratios to the peer
+//! (`peer/interleaved/*`).
 //!
 //! `cargo bench -p serverless_sdk_benches --bench peer -- --warm-up-time 1 --measurement-time 3`
 
