@@ -29,15 +29,13 @@ pub use crate::record::{
         support::{enter_span, instrument, instrument_boxed, start_async_span, start_span},
     },
 };
+pub use crate::runtime::{Layered, with_layers};
 pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 pub use std::borrow::Cow;
-
-use lambda_runtime::{LambdaInvocation, Runtime, Service, layers::TracingLayer, tower::Layer};
 
 use crate::{
     invocation::{EndpointSource, current},
     record::endpoint::set_endpoint_in,
-    runtime::{InvocationLayer, InvocationService},
 };
 
 /// The facade the macros of this crate expand for.
@@ -75,21 +73,6 @@ pub fn set_framework_endpoint(method: Option<&str>, path: &str) {
 /// Sets the SDK up from the environment unless it was already.
 pub fn ensure_init() {
     crate::runtime::ensure_init();
-}
-
-/// A runtime service wrapped in `lambda_runtime`'s tracing layer and the SDK's
-/// [`InvocationLayer`].
-pub type Layered<S> = InvocationService<<TracingLayer as Layer<S>>::Service>;
-
-/// `runtime` with the SDK's layers on: `lambda_runtime`'s tracing span, then an invocation
-/// per event. The core's and the facades' `run` functions all stack them through here.
-pub fn with_layers<S>(runtime: Runtime<S>) -> Runtime<Layered<S>>
-where
-    S: Service<LambdaInvocation, Response = (), Error = lambda_runtime::Error>,
-{
-    runtime
-        .layer(TracingLayer::new())
-        .layer(InvocationLayer::new())
 }
 
 /// The kind of source a raw event comes from, or why it is no event at all: the event

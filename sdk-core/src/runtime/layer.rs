@@ -11,7 +11,9 @@ use std::{
     task::{Context, Poll},
 };
 
-use lambda_runtime::{Diagnostic, LambdaInvocation, Service, tower::Layer};
+use lambda_runtime::{
+    Diagnostic, LambdaInvocation, Runtime, Service, layers::TracingLayer, tower::Layer,
+};
 
 use super::{decode::unmarshal_failure, runtime_api};
 use crate::{
@@ -221,4 +223,19 @@ where
             }
         }
     }
+}
+
+/// A runtime service wrapped in `lambda_runtime`'s tracing layer and the SDK's
+/// [`InvocationLayer`].
+pub type Layered<S> = InvocationService<<TracingLayer as Layer<S>>::Service>;
+
+/// `runtime` with the SDK's layers on: `lambda_runtime`'s tracing span, then an invocation
+/// per event. The core's and the facades' `run` functions all stack them through here.
+pub fn with_layers<S>(runtime: Runtime<S>) -> Runtime<Layered<S>>
+where
+    S: Service<LambdaInvocation, Response = (), Error = lambda_runtime::Error>,
+{
+    runtime
+        .layer(TracingLayer::new())
+        .layer(InvocationLayer::new())
 }

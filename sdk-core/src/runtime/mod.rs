@@ -17,9 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use decode::UNMARSHAL_ERROR_TYPE;
 pub use init_error::{INIT_ERROR_TYPE, initialize};
-pub use layer::{InvocationFuture, InvocationLayer, InvocationService};
+pub use layer::{InvocationFuture, InvocationLayer, InvocationService, Layered, with_layers};
 
-use crate::__private::with_layers;
 use decode::Decode;
 pub(crate) use setup::ensure_init;
 pub use setup::{Error, init};
