@@ -29,7 +29,7 @@ pub use crate::record::{
         support::{enter_span, instrument, instrument_boxed, start_async_span, start_span},
     },
 };
-pub use crate::runtime::{Layered, with_layers};
+pub use crate::runtime::layer::{Layered, with_layers};
 pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 pub use std::borrow::Cow;
 

@@ -72,11 +72,12 @@ impl<F> Watched<F> {
     /// `inner`, watched until `inv`'s deadline less the configured margin when `armed`
     /// (the invocation's opener watches it; whoever joins it does not).
     pub(crate) fn new(inner: F, inv: Arc<Invocation>, armed: bool) -> Self {
-        let due = if armed && inv.remaining().is_some() {
-            Handle::try_current().ok()
-        } else {
-            None
-        };
+        let due =
+            if armed && inv.remaining().is_some() && !TIMERS_UNAVAILABLE.load(Ordering::Relaxed) {
+                Handle::try_current().ok()
+            } else {
+                None
+            };
         Self {
             inner,
             due,

@@ -230,7 +230,7 @@ where
 pub type Layered<S> = InvocationService<<TracingLayer as Layer<S>>::Service>;
 
 /// `runtime` with the SDK's layers on: `lambda_runtime`'s tracing span, then an invocation
-/// per event. The core's and the facades' `run` functions all stack them through here.
+/// per event.
 pub fn with_layers<S>(runtime: Runtime<S>) -> Runtime<Layered<S>>
 where
     S: Service<LambdaInvocation, Response = (), Error = lambda_runtime::Error>,

@@ -4,7 +4,7 @@
 
 mod decode;
 mod init_error;
-mod layer;
+pub(crate) mod layer;
 mod runtime_api;
 mod setup;
 
@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use decode::UNMARSHAL_ERROR_TYPE;
 pub use init_error::{INIT_ERROR_TYPE, initialize};
-pub use layer::{InvocationFuture, InvocationLayer, InvocationService, Layered, with_layers};
+use layer::with_layers;
+pub use layer::{InvocationFuture, InvocationLayer, InvocationService};
 
 use decode::Decode;
 pub(crate) use setup::ensure_init;
