@@ -1088,15 +1088,12 @@ mod tests {
             .map(|kv| &kv.value)
     }
 
-    fn text(source: &EventSource<'_>, key: &str) -> Option<String> {
-        attribute(source, key).map(|v| v.as_str().into_owned())
-    }
-
     /// Asserts that `source` has each text attribute `(key, value)`.
     #[track_caller]
     fn assert_texts(source: &EventSource<'_>, expected: &[(&str, &str)]) {
         for &(key, value) in expected {
-            assert_eq!(text(source, key).as_deref(), Some(value), "{key}");
+            let text = crate::attributes::text_of(&source.attributes, key);
+            assert_eq!(text.as_deref(), Some(value), "{key}");
         }
     }
 
