@@ -17,6 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serverless_sdk_benches::quantile;
 use serverless_sdk_tests::{
     events,
     function::WAIT,
@@ -67,12 +68,6 @@ async fn check_exports(api: &RuntimeApi, program: &Path, payload: &[u8]) -> io::
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let last = sorted.len().saturating_sub(1);
-    let index = ((last as f64) * q).round() as usize;
-    sorted.get(index.min(last)).copied().unwrap_or_default()
 }
 
 struct Summary {

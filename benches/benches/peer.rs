@@ -30,14 +30,12 @@
 use std::{
     cell::Cell,
     fmt, io,
-    io::Read as _,
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
 
-use base64::Engine as _;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, measurement::WallTime};
 use lambda_otel_lite::{
     LambdaSpanProcessor, OtlpStdoutSpanExporter, ProcessorMode, TelemetryCompletionHandler,
@@ -51,8 +49,9 @@ use prost::Message as _;
 use serde_json::{Value, json};
 use serverless_sdk::serverless_handler;
 use serverless_sdk_benches::{
-    Counter, event, init_sdk, load, load_and_price, price, print_conditions, runtime,
+    Counter, event, init_sdk, load, load_and_price, price, print_conditions, quantile, runtime,
 };
+use serverless_sdk_tests::otlp::{Envelope, parse_envelope_line};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -155,27 +154,17 @@ impl Output for CountingOutput {
     }
 }
 
-/// The spans in one of the peer's lines: the envelope's payload, base64-decoded, gunzipped
-/// and decoded as an OTLP `ExportTraceServiceRequest`.
-fn peer_spans(line: &str) -> usize {
-    let request = ExportTraceServiceRequest::decode(&envelope_payload(line)[..])
-        .unwrap_or_else(|e| panic!("envelope payload is not OTLP protobuf: {e}"));
-    count(&request)
+/// One envelope line (the peer's or the SDK's), decoded by the test kit: base64, gunzip,
+/// then the official protobuf types.
+fn decoded_envelope(line: &str) -> Envelope {
+    parse_envelope_line(line)
+        .unwrap_or_else(|| panic!("not an envelope line: {line}"))
+        .unwrap_or_else(|e| panic!("envelope: {e}"))
 }
 
-/// The protobuf request in an envelope line: its payload, base64-decoded and gunzipped.
-fn envelope_payload(line: &str) -> Vec<u8> {
-    let envelope: Value =
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("envelope line is not JSON: {e}"));
-    let payload = envelope["payload"].as_str().unwrap_or_default();
-    let gz = base64::engine::general_purpose::STANDARD
-        .decode(payload)
-        .unwrap_or_else(|e| panic!("envelope payload is not base64: {e}"));
-    let mut proto = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_end(&mut proto)
-        .unwrap_or_else(|e| panic!("envelope payload is not gzip: {e}"));
-    proto
+/// The spans in one envelope line.
+fn peer_spans(line: &str) -> usize {
+    count(&decoded_envelope(line).request)
 }
 
 fn count(request: &ExportTraceServiceRequest) -> usize {
@@ -405,8 +394,10 @@ impl io::Write for KeepingSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let out = &self.0;
         out.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
-        out.lines.fetch_add(lines, Ordering::Relaxed);
+        // One line per write, ending in its newline (the peer's output is counted per line
+        // too, without looking at its bytes).
+        out.lines
+            .fetch_add(u64::from(buf.last() == Some(&b'\n')), Ordering::Relaxed);
         out.keep_line(|| String::from_utf8_lossy(buf).into_owned());
         Ok(buf.len())
     }
@@ -439,7 +430,7 @@ fn envelope_child(c: &mut Criterion) {
             spans,
             "sdk_envelope/{name}: spans exported"
         );
-        payloads.push(envelope_payload(&line));
+        payloads.push(decoded_envelope(&line).protobuf);
         eprintln!(
             "peer/{name}: bytes per invocation: sdk (otlp-stdout envelope) {}",
             output.bytes.load(Ordering::Relaxed) - bytes_before
@@ -459,41 +450,39 @@ fn envelope_child(c: &mut Criterion) {
             invocations,
             "peer/sdk_envelope/{name}: one line per invocation"
         );
+        let handler = if spans == 1 { &peer_one } else { &peer_eleven };
         let id = format!("otel_lite_beside_envelope/{name}");
-        if spans == 1 {
-            bench_peer(&mut group, &rt, &(&dispatch, &peer_output, &peer_one), &id);
-        } else {
-            bench_peer(
-                &mut group,
-                &rt,
-                &(&dispatch, &peer_output, &peer_eleven),
-                &id,
-            );
-        }
+        bench_peer(&mut group, &rt, &(&dispatch, &peer_output, handler), &id);
     }
     group.finish();
-    let quick = std::env::args().any(|a| a == "--test");
-    let one = (&dispatch, &*peer_output, &peer_one);
-    interleaved(&rt, ("1_span", 1, &payloads[0]), &one, quick);
-    let eleven = (&dispatch, &*peer_output, &peer_eleven);
-    interleaved(&rt, ("11_spans", 11, &payloads[1]), &eleven, quick);
+    for ((name, spans), payload) in [("1_span", 1), ("11_spans", 11)].into_iter().zip(&payloads) {
+        let handler = if spans == 1 { &peer_one } else { &peer_eleven };
+        interleaved(
+            &rt,
+            (name, spans, payload),
+            &(&dispatch, &peer_output, handler),
+        );
+    }
 }
 
 /// The envelope against the peer in rounds: each round times a run of the SDK's invocations,
 /// a run of the peer's and a run of the envelope's gzip alone (libdeflate at the same level,
 /// on the protobuf request one invocation exported), in an order that rotates, so all three
-/// see the same machine; prints the median of the rounds' ratios to the peer and their range.
+/// see the same machine and each goes first equally often; after one untimed round, prints
+/// the median of the rounds' ratios to the peer and their range. `PEER_INTERLEAVED_ROUNDS`
+/// (a multiple of 3, default 33; 3 under `--test`) and `PEER_INTERLEAVED_INVOCATIONS` (per
+/// run, default 1,000; 10 under `--test`) change the counts.
 fn interleaved<H, F>(
     rt: &tokio::runtime::Runtime,
     (name, spans, payload): (&str, u64, &[u8]),
-    (dispatch, _, handler): &Peer<'_, H>,
-    quick: bool,
+    (dispatch, output, handler): &Peer<'_, H>,
 ) where
     H: Fn(LambdaEvent<Value>) -> F,
     F: std::future::Future,
 {
-    let (rounds, per_round) = if quick { (2, 10) } else { (31, 1_000) };
-    let time_sdk = || {
+    let rounds = serverless_sdk_benches::rounds("PEER_INTERLEAVED_ROUNDS", 3, 33);
+    let per_round = serverless_sdk_benches::rounds("PEER_INTERLEAVED_INVOCATIONS", 10, 1_000);
+    let mut time_sdk = || {
         let events: Vec<_> = (0..per_round).map(|_| event()).collect();
         let start = std::time::Instant::now();
         rt.block_on(async {
@@ -508,7 +497,7 @@ fn interleaved<H, F>(
         });
         start.elapsed().as_secs_f64()
     };
-    let time_peer = || {
+    let mut time_peer = || {
         let events: Vec<_> = (0..per_round).map(|_| event()).collect();
         tracing::dispatcher::with_default(dispatch, || {
             let start = std::time::Instant::now();
@@ -520,10 +509,11 @@ fn interleaved<H, F>(
             start.elapsed().as_secs_f64()
         })
     };
+    // The level as the SDK reads it: 0–9, 6 when unset or unreadable.
     let level = std::env::var("OTLP_STDOUT_SPAN_EXPORTER_COMPRESSION_LEVEL")
         .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(6);
+        .and_then(|l| l.parse::<i32>().ok())
+        .map_or(6, |l| l.clamp(0, 9));
     let mut compressor = libdeflater::Compressor::new(
         libdeflater::CompressionLvl::new(level).unwrap_or_else(|e| panic!("level: {e:?}")),
     );
@@ -537,37 +527,42 @@ fn interleaved<H, F>(
         start.elapsed().as_secs_f64()
     };
     let (exported_before, _) = serverless_sdk::export::stats();
+    let lines_before = output.lines.load(Ordering::Relaxed);
+    let mut timers: [&mut dyn FnMut() -> f64; 3] = [&mut time_sdk, &mut time_peer, &mut time_gzip];
+    for timer in timers.iter_mut() {
+        timer();
+    }
     let (mut envelope, mut gzip) = (Vec::new(), Vec::new());
     for round in 0..rounds {
-        let (sdk, peer, gz) = match round % 3 {
-            0 => (time_sdk(), time_peer(), time_gzip()),
-            1 => {
-                let (peer, gz) = (time_peer(), time_gzip());
-                (time_sdk(), peer, gz)
-            }
-            _ => {
-                let gz = time_gzip();
-                let sdk = time_sdk();
-                (sdk, time_peer(), gz)
-            }
-        };
-        envelope.push(sdk / peer);
-        gzip.push(gz / peer);
+        // [sdk, peer, gzip], started from `round % 3`.
+        let mut took = [0.0; 3];
+        for k in 0..3 {
+            let which = (round + k) % 3;
+            took[which] = timers[which]();
+        }
+        envelope.push(took[0] / took[1]);
+        gzip.push(took[2] / took[1]);
     }
+    let invocations = (rounds + 1) as u64 * per_round as u64;
     let (exported_after, failures) = serverless_sdk::export::stats();
     assert_eq!(failures, 0, "interleaved/{name}: an export failed");
     assert_eq!(
         exported_after - exported_before,
-        rounds * per_round * spans,
+        invocations * spans,
         "interleaved/{name}: spans created and exported differ"
+    );
+    assert_eq!(
+        output.lines.load(Ordering::Relaxed) - lines_before,
+        invocations,
+        "interleaved/{name}: the peer wrote one line per invocation"
     );
     let summary = |ratios: &mut Vec<f64>| {
         ratios.sort_by(f64::total_cmp);
         format!(
             "median {:.2}x (from {:.2}x to {:.2}x)",
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1]
+            quantile(ratios, 0.5),
+            quantile(ratios, 0.0),
+            quantile(ratios, 1.0)
         )
     };
     eprintln!(
