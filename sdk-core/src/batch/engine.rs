@@ -89,7 +89,7 @@ pub(crate) async fn run<R, H: RecordHandler<R>>(
             let tasks = records.into_iter().enumerate().map(|(index, record)| {
                 let described = describe(&record);
                 async move {
-                    let ok = run_one(parent, described.span.start(parent), record, handler).await;
+                    let ok = run_one(parent, described.span, record, handler).await;
                     (index, described.id, ok)
                 }
             });
@@ -102,7 +102,7 @@ pub(crate) async fn run<R, H: RecordHandler<R>>(
         Order::Any { .. } => {
             for record in records {
                 let described = describe(&record);
-                let ok = run_one(parent, described.span.start(parent), record, handler).await;
+                let ok = run_one(parent, described.span, record, handler).await;
                 report.count(ok, described.id);
             }
         }
@@ -120,7 +120,7 @@ pub(crate) async fn run<R, H: RecordHandler<R>>(
                     report.failed.push(described.id);
                     continue;
                 }
-                let ok = run_one(parent, described.span.start(parent), record, handler).await;
+                let ok = run_one(parent, described.span, record, handler).await;
                 if !ok {
                     stopped = whole_batch;
                     if let Some(group) = described.group {
@@ -134,7 +134,7 @@ pub(crate) async fn run<R, H: RecordHandler<R>>(
             let mut records = records.into_iter();
             while let Some(record) = records.next() {
                 let described = describe(&record);
-                let ok = run_one(parent, described.span.start(parent), record, handler).await;
+                let ok = run_one(parent, described.span, record, handler).await;
                 report.count(ok, described.id);
                 if !ok {
                     // Lambda checkpoints before the failed record and delivers the rest again.
@@ -204,14 +204,16 @@ impl RecordSpan {
     }
 }
 
-/// Runs one record inside `span`: the handler's `Err` or panic (when it is called or while
-/// its future runs) fails this record only, recorded on its span. Whether it succeeded.
+/// Runs one record inside its span, started under `parent`: the handler's `Err` or panic
+/// (when it is called or while its future runs) fails this record only, recorded on its
+/// span. Whether it succeeded.
 async fn run_one<R, H: RecordHandler<R>>(
     parent: Option<&Current>,
-    span: SpanHandle,
+    span: RecordSpan,
     record: R,
     handler: &H,
 ) -> bool {
+    let span = span.start(parent);
     // Past the span cap the record still runs, inside the span that started the batch.
     let current = span.cur.clone().or_else(|| parent.cloned());
     let called = current::scoped(current.clone(), || {

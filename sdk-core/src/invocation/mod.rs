@@ -372,7 +372,7 @@ impl Invocation {
             .parent
             .or_else(|| xray_trace_id.and_then(TraceParent::from_xray));
         let (trace_id, remote_parent, sampled, sampling_deferred) = match parent {
-            Some(p) => (p.trace_id, p.span_id, p.sampled, p.deferred),
+            Some(p) => (p.trace_id, p.span_id, p.sampled(), p.decision.is_none()),
             None => (new_trace_id(), None, true, false),
         };
         let generated_id;

@@ -505,7 +505,7 @@ pub(crate) fn push_producer(producers: &mut Vec<TraceParent>, producer: Option<T
 
 /// A span link to a message's producer.
 pub(crate) fn link_to(producer: &TraceParent) -> Option<Link> {
-    let flags = if producer.sampled {
+    let flags = if producer.sampled() {
         TraceFlags::SAMPLED
     } else {
         TraceFlags::default()

@@ -8,14 +8,20 @@ use opentelemetry::trace::{SpanId, TraceId};
 pub(crate) struct TraceParent {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: Option<SpanId>,
-    pub(crate) sampled: bool,
-    /// X-Ray's `Sampled=?` (or no `Sampled` at all): the caller left the decision to this
-    /// function. Its spans are recorded and propagated as sampled; a parent-based sampler
-    /// decides as it does for a trace that starts here.
-    pub(crate) deferred: bool,
+    /// Whether the caller sampled the trace; `None` for X-Ray's `Sampled=?` (or no `Sampled`
+    /// at all): the caller left the decision to this function. Its spans are then recorded
+    /// and propagated as sampled, and a parent-based sampler decides as it does for a trace
+    /// that starts here.
+    pub(crate) decision: Option<bool>,
 }
 
 impl TraceParent {
+    /// Whether spans continuing this context are sampled: as the caller decided, or yes
+    /// when it left the decision to this function.
+    pub(crate) fn sampled(&self) -> bool {
+        self.decision.unwrap_or(true)
+    }
+
     /// Parses an X-Ray trace header, e.g.
     /// `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`.
     pub(crate) fn from_xray(header: &str) -> Option<Self> {
@@ -54,8 +60,7 @@ impl TraceParent {
         Some(Self {
             trace_id: trace_id?,
             span_id,
-            sampled: sampled.unwrap_or(true),
-            deferred: sampled.is_none(),
+            decision: sampled,
         })
     }
 
@@ -76,8 +81,7 @@ impl TraceParent {
         Some(Self {
             trace_id: TraceId::from(trace_id),
             span_id: Some(parse_span_id(span)?),
-            sampled: flags & 1 == 1,
-            deferred: false,
+            decision: Some(flags & 1 == 1),
         })
     }
 }
@@ -142,18 +146,17 @@ mod tests {
             p.span_id.map(|s| s.to_string()).as_deref(),
             Some("53995c3f42cd8ad8")
         );
-        assert!(p.sampled);
+        assert!(p.sampled());
         let unsampled =
             TraceParent::from_xray("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0")
                 .expect("valid header");
-        assert!(!unsampled.sampled);
-        assert!(!p.deferred && !unsampled.deferred);
+        assert_eq!((p.decision, unsampled.decision), (Some(true), Some(false)));
         for undecided in [
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?",
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
         ] {
             let deferred = TraceParent::from_xray(undecided).expect("valid header");
-            assert!(deferred.deferred && deferred.sampled, "{undecided}");
+            assert!(deferred.decision.is_none() && deferred.sampled(), "{undecided}");
         }
         let trailing = TraceParent::from_xray(
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;",
@@ -181,7 +184,7 @@ mod tests {
         let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let p = TraceParent::from_w3c(header).expect("valid header");
         let span = p.span_id.expect("span id");
-        assert_eq!(w3c_header(p.trace_id, span, p.sampled), header);
+        assert_eq!(w3c_header(p.trace_id, span, p.sampled()), header);
         let xray = xray_header(p.trace_id, span, true);
         assert_eq!(
             TraceParent::from_xray(&xray).map(|x| (x.trace_id, x.span_id)),
