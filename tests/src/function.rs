@@ -198,6 +198,46 @@ impl Function {
         Function::spawn(api, command)
     }
 
+    /// Starts a new [`OtlpReceiver`], and [`Function::test_child`] exporting to it: the
+    /// function `function_name` serving `mode`, with `endpoint_env` set to the receiver's
+    /// [`OtlpReceiver::endpoint`] (`OTEL_EXPORTER_OTLP_ENDPOINT`, or a variable the handler's
+    /// own configuration reads) and `env` on top (a name of `env` wins over `endpoint_env`).
+    ///
+    /// ```no_run
+    /// use serverless_sdk_tests::function::Function;
+    ///
+    /// # async fn demo() {
+    /// let (receiver, function) = Function::test_child_exporting(
+    ///     "echo-fn",
+    ///     "echo",
+    ///     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ///     &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")],
+    /// )
+    /// .await;
+    /// let outcome = function.invoke(&serde_json::json!({ "value": 1 })).await;
+    /// function.wait_for_received_traces(&receiver, &[&outcome]).await;
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the receiver, the Runtime API or the process cannot be started.
+    pub async fn test_child_exporting(
+        function_name: &str,
+        mode: &str,
+        endpoint_env: &str,
+        env: &[(&str, &str)],
+    ) -> (OtlpReceiver, Function) {
+        let receiver = OtlpReceiver::start()
+            .await
+            .unwrap_or_else(|err| panic!("the OTLP receiver does not start: {err}"));
+        let endpoint = receiver.endpoint();
+        let mut vars = vec![(endpoint_env, endpoint.as_str())];
+        vars.extend_from_slice(env);
+        let function = Function::test_child(function_name, mode, &vars).await;
+        (receiver, function)
+    }
+
     fn spawn(api: RuntimeApi, command: tokio::process::Command) -> Function {
         let process = FunctionProcess::spawn(command)
             .unwrap_or_else(|err| panic!("the function process does not start: {err}"));

@@ -169,6 +169,30 @@ where
         .await;
 }
 
+/// A port on `127.0.0.1` that nothing listens on: bound to an ephemeral port and released at
+/// once, so connecting to it is refused (unless another process takes that port meanwhile).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let port = serverless_sdk_tests::server::closed_port().await;
+/// let endpoint = format!("https://127.0.0.1:{port}");
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// If no port can be bound.
+pub async fn closed_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap_or_else(|err| panic!("no port on 127.0.0.1 can be bound: {err}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|err| panic!("the bound port has no address: {err}"))
+        .port()
+}
+
 /// A response with `body` and the given content type.
 pub fn response(
     status: StatusCode,

@@ -201,6 +201,13 @@ impl FunctionProcess {
         self.stderr.lines().join("\n")
     }
 
+    /// The stdout so far, then the stderr so far ([`FunctionProcess::stdout_text`] and
+    /// [`FunctionProcess::stderr_text`] joined with `\n`): all the process wrote, e.g. to
+    /// check that a secret is nowhere in it.
+    pub fn output_text(&self) -> String {
+        format!("{}\n{}", self.stdout_text(), self.stderr_text())
+    }
+
     /// Waits up to `timeout` for a stdout line matching `predicate` (including lines already
     /// seen) and returns it; `None` on timeout or if stdout closes without one.
     pub async fn wait_for_stdout(
