@@ -3,8 +3,6 @@
 //! (the request id and the exported trace id heading the tree, names nested as the spans
 //! are, errors with their type and message); with the mode off, stderr carries none of it.
 
-use std::time::Duration;
-
 use serverless_sdk_tests::prelude::*;
 
 /// The cold-start notice.
@@ -176,8 +174,8 @@ async fn dev_mode_draws_invocations_that_sampling_drops() {
 async fn without_dev_mode_stderr_has_no_trees() {
     let (function, report) = invoke_spans(&[("SERVERLESS_SDK_DEV", "false")]).await;
     function.trace(&report).await;
-    // Dev output would follow the export at once; give it the time it would take anyway.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Dev output would follow the export, before the next poll.
+    function.settle().await;
     let stderr = function.process.stderr_text();
     assert!(!stderr.contains("dev mode"), "{stderr}");
     assert!(!stderr.contains(&report.request_id), "{stderr}");

@@ -176,7 +176,7 @@ async fn a_failing_or_hung_collector_never_changes_or_blocks_a_response() {
     );
 
     // Each failure was reported once, as one structured stderr line.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    function.settle().await;
     let mut reports = function.process.sdk_reports();
     reports.retain(|v| v["kind"] == "export");
     assert_eq!(reports.len(), 5, "{reports:?}");
