@@ -244,8 +244,7 @@ async fn sqs_batches_report_exactly_the_failed_records_and_link_each_producer() 
         ]})
     );
 
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let trace = function.trace(&outcome).await;
     // A partial failure: the invocation itself succeeded.
     trace.assert_batch_root("aws_sqs", "SQSQueue", 5, 2);
     let root = &trace.root;

@@ -216,8 +216,7 @@ async fn span_macros_build_the_tree_through_the_runtime() {
         json!({ "sum": 294, "loaded": 70, "spawned": 204, "after": "done" }),
     )
     .await;
-    let spans = function.wait_for_traces(&[&outcome.request_id]).await;
-    let trace = Trace::of(&spans, &outcome.request_id);
+    let trace = function.trace(&outcome).await;
     let root = &trace.root;
 
     assert_eq!(root.name, FUNCTION);
