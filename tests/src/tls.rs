@@ -1,5 +1,6 @@
 //! TLS for the kit's servers: a certificate authority made for one test run, and a server
-//! certificate it signs for `localhost` and `127.0.0.1`.
+//! certificate it signs for `localhost` (the host of every `https://` endpoint the kit
+//! gives out, e.g. [`OtlpReceiver::endpoint`](crate::otlp::OtlpReceiver::endpoint)).
 //!
 //! A function process trusts the authority through `SSL_CERT_FILE` (which the SDK's HTTPS
 //! client reads with the system's other roots), so an `https://localhost:PORT` collector is
@@ -31,7 +32,7 @@ fn other(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl TestCa {
-    /// Makes a new authority and a server certificate for `localhost` and `127.0.0.1`, and
+    /// Makes a new authority and a server certificate for `localhost`, and
     /// writes the authority's certificate to a PEM file under the system's temporary
     /// directory.
     ///
@@ -47,11 +48,10 @@ impl TestCa {
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(other)?)
             .map_err(other)?;
         let server_key = KeyPair::generate().map_err(other)?;
-        let server_cert =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .map_err(other)?
-                .signed_by(&server_key, &ca)
-                .map_err(other)?;
+        let server_cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .map_err(other)?
+            .signed_by(&server_key, &ca)
+            .map_err(other)?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),

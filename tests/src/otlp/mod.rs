@@ -173,7 +173,9 @@ impl OtlpReceiver {
         }
     }
 
-    /// `http://127.0.0.1:PORT/v1/traces`, the value for `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+    /// [`OtlpReceiver::endpoint`] and `/v1/traces`: `http://127.0.0.1:PORT/v1/traces` (behind
+    /// TLS: `https://localhost:PORT/v1/traces`), the value for
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
     pub fn traces_endpoint(&self) -> String {
         format!("{}{TRACES_PATH}", self.endpoint())
     }
