@@ -222,17 +222,7 @@ async fn signing_for_xray_set_in_code_signs_a_plain_http_export_that_verifies() 
         .await;
     // Every export made (or given up) by now; each one that arrived passed the check.
     function.settle().await;
-    assert_eq!(
-        receiver.bad_signatures(),
-        0,
-        "{:?}",
-        receiver.signature_errors()
-    );
-    assert_eq!(
-        receiver.received().len(),
-        receiver.requests(),
-        "every request verified and accepted"
-    );
+    receiver.assert_every_request_signed();
     assert!(
         !function
             .process

@@ -156,7 +156,10 @@ mod tests {
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
         ] {
             let deferred = TraceParent::from_xray(undecided).expect("valid header");
-            assert!(deferred.decision.is_none() && deferred.sampled(), "{undecided}");
+            assert!(
+                deferred.decision.is_none() && deferred.sampled(),
+                "{undecided}"
+            );
         }
         let trailing = TraceParent::from_xray(
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;",

@@ -224,6 +224,19 @@ impl OtlpReceiver {
         lock(&self.shared.state).bad_signatures.clone()
     }
 
+    /// Asserts that no request was refused for its signature and that every request that
+    /// arrived was verified and recorded (see [`OtlpReceiver::start_sigv4`]); call it once
+    /// the function has settled, so that every export was made or given up.
+    #[track_caller]
+    pub fn assert_every_request_signed(&self) {
+        assert_eq!(self.bad_signatures(), 0, "{:?}", self.signature_errors());
+        assert_eq!(
+            self.received().len(),
+            self.requests(),
+            "every request verified and accepted"
+        );
+    }
+
     /// While `true`, the body of every request is changed by one byte before it is checked
     /// and decoded, as a proxy on the way could do.
     pub fn set_tamper_body(&self, tamper: bool) {
