@@ -284,6 +284,29 @@ pub fn format_chain(error: &(dyn Error + 'static)) -> String {
     out
 }
 
+/// The value at quantile `q` (0 the least, 0.5 the median, 1 the greatest) of `sorted`, which
+/// is sorted ascending: the nearest rank, so the median of an odd count is its middle value.
+/// The default value for an empty slice.
+///
+/// ```
+/// use serverless_sdk_benches::quantile;
+///
+/// assert_eq!(quantile(&[1, 2, 3, 4, 5], 0.5), 3);
+/// assert_eq!(quantile(&[1.0, 2.0, 9.0], 1.0), 9.0);
+/// assert_eq!(quantile::<u32>(&[], 0.5), 0);
+/// ```
+#[must_use]
+pub fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
+    let last = sorted.len().saturating_sub(1);
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let index = ((last as f64) * q.clamp(0.0, 1.0)).round() as usize;
+    sorted.get(index.min(last)).copied().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,27 +335,4 @@ mod tests {
         sink.write_all(b"abc").unwrap();
         assert_eq!((counter.bytes(), counter.writes()), (3, 1));
     }
-}
-
-/// The value at quantile `q` (0 the least, 0.5 the median, 1 the greatest) of `sorted`, which
-/// is sorted ascending: the nearest rank, so the median of an odd count is its middle value.
-/// The default value for an empty slice.
-///
-/// ```
-/// use serverless_sdk_benches::quantile;
-///
-/// assert_eq!(quantile(&[1, 2, 3, 4, 5], 0.5), 3);
-/// assert_eq!(quantile(&[1.0, 2.0, 9.0], 1.0), 9.0);
-/// assert_eq!(quantile::<u32>(&[], 0.5), 0);
-/// ```
-#[must_use]
-pub fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
-    let last = sorted.len().saturating_sub(1);
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let index = ((last as f64) * q.clamp(0.0, 1.0)).round() as usize;
-    sorted.get(index.min(last)).copied().unwrap_or_default()
 }
