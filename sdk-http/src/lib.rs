@@ -53,6 +53,25 @@ use lambda_runtime::Runtime;
 use serverless_sdk::__private::{ensure_init, with_layers};
 
 pub use body::{ProxyResponse, SdkBody};
+/// Batches with partial failures (feature `batch`); see [`serverless_sdk::batch`].
+#[cfg(feature = "batch")]
+pub use serverless_sdk::batch;
+/// Dev mode (feature `dev`, on by default): each invocation's trace drawn on stderr; see
+/// [`serverless_sdk::dev`].
+///
+/// ```
+/// use serverless_sdk_http::{Config, dev};
+///
+/// // `SERVERLESS_SDK_DEV=true`, set in code: on with this crate's default features.
+/// assert!(Config::from_env().with_dev_mode(true).dev_mode());
+/// assert_eq!(dev::render(&[], false), "(no spans)\n");
+/// ```
+#[cfg(feature = "dev")]
+pub use serverless_sdk::dev;
+/// At-most-once runs backed by DynamoDB (feature `idempotency`); see
+/// [`serverless_sdk::idempotency`].
+#[cfg(feature = "idempotency")]
+pub use serverless_sdk::idempotency;
 /// Starts a span around the code that follows; see [`serverless_sdk::span`](fn@serverless_sdk::span).
 pub use serverless_sdk::spans::span;
 pub use serverless_sdk::{
