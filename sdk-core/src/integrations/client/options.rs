@@ -101,6 +101,8 @@ pub(crate) use client_options_builders;
 
 use std::{env, fmt};
 
+use crate::internal_error;
+
 /// Which hosts get CLIENT spans and how trace context is propagated; shared by the HTTP
 /// integrations ([`HttpClientLayer`](super::HttpClientLayer), `HttpClientMiddleware`). The AWS SDK interceptor reads
 /// only [`propagate_xray`](Self::propagate_xray).
@@ -136,19 +138,48 @@ impl ClientOptions {
     /// let options = serverless_sdk::integrations::client::ClientOptions::from_env();
     /// # let _ = options;
     /// ```
+    ///
+    /// A value that does not parse (a host entry that names no host, a flag that is neither
+    /// true nor false) is reported in one line on stderr and left out.
     #[must_use]
     pub fn from_env() -> Self {
-        let list = |name: &str| {
-            env::var(name).ok().map(|v| {
-                v.split(',')
-                    .filter_map(HostPattern::parse)
-                    .collect::<Vec<_>>()
+        let mut warnings = Vec::new();
+        let options = Self::from_vars(|name| env::var(name).ok(), &mut warnings);
+        for warning in &warnings {
+            internal_error::report("config", warning);
+        }
+        options
+    }
+
+    /// [`ClientOptions::from_env`] over `var`, each value that does not parse named in
+    /// `warnings`.
+    fn from_vars(var: impl Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Self {
+        let mut list = |name: &str| {
+            var(name).map(|v| {
+                let entries: Vec<&str> = v.split(',').collect();
+                let mut patterns = Vec::with_capacity(entries.len());
+                for (at, entry) in entries.iter().enumerate() {
+                    match HostPattern::parse(entry) {
+                        Some(pattern) => patterns.push(pattern),
+                        // The entry itself is not echoed: it may be a URL with credentials.
+                        None if !entry.trim().is_empty() => warnings.push(format!(
+                            "{name}: entry {} of {} names no host (use host, host:port or *.domain); ignored",
+                            at + 1,
+                            entries.len()
+                        )),
+                        None => {}
+                    }
+                }
+                patterns
             })
         };
+        let ignore_hosts = list("SERVERLESS_SDK_IGNORE_HOSTS").unwrap_or_default();
+        let capture_hosts = list("SERVERLESS_SDK_CAPTURE_HOSTS").filter(|l| !l.is_empty());
+        let propagate_xray = flag(var("SERVERLESS_SDK_PROPAGATE_XRAY"), warnings);
         Self {
-            ignore_hosts: list("SERVERLESS_SDK_IGNORE_HOSTS").unwrap_or_default(),
-            capture_hosts: list("SERVERLESS_SDK_CAPTURE_HOSTS").filter(|l| !l.is_empty()),
-            propagate_xray: env_flag("SERVERLESS_SDK_PROPAGATE_XRAY"),
+            ignore_hosts,
+            capture_hosts,
+            propagate_xray,
         }
     }
 
@@ -242,13 +273,19 @@ impl ClientOptions {
     }
 }
 
-fn env_flag(name: &str) -> bool {
-    env::var(name).is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
+/// `SERVERLESS_SDK_PROPAGATE_XRAY`: false when unset, empty or not a truth value.
+fn flag(value: Option<String>, warnings: &mut Vec<String>) -> bool {
+    let Some(value) = value else { return false };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => true,
+        "" | "0" | "false" | "no" | "off" => false,
+        _ => {
+            warnings.push(format!(
+                "SERVERLESS_SDK_PROPAGATE_XRAY={value:?} is neither true nor false; using false"
+            ));
+            false
+        }
+    }
 }
 
 /// Lower case, without IPv6 brackets or a trailing dot.
@@ -355,6 +392,60 @@ mod tests {
         );
         assert_eq!(p(""), None);
         assert_eq!(p("  "), None);
+    }
+
+    #[test]
+    fn values_that_do_not_parse_are_named_and_left_out() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let mut warnings = Vec::new();
+        let options = ClientOptions::from_vars(
+            vars(&[
+                (
+                    "SERVERLESS_SDK_IGNORE_HOSTS",
+                    "a.example.com,,[::1,https://u:pw@/",
+                ),
+                ("SERVERLESS_SDK_PROPAGATE_XRAY", "maybe"),
+            ]),
+            &mut warnings,
+        );
+        assert!(!options.traces("a.example.com", 443));
+        assert!(options.traces("b.example.com", 443));
+        assert!(!options.propagate_xray);
+        assert_eq!(
+            warnings,
+            [
+                "SERVERLESS_SDK_IGNORE_HOSTS: entry 3 of 4 names no host (use host, host:port or *.domain); ignored",
+                "SERVERLESS_SDK_IGNORE_HOSTS: entry 4 of 4 names no host (use host, host:port or *.domain); ignored",
+                "SERVERLESS_SDK_PROPAGATE_XRAY=\"maybe\" is neither true nor false; using false",
+            ]
+        );
+        assert!(
+            !warnings.iter().any(|w| w.contains("pw")),
+            "no credentials echoed"
+        );
+
+        let mut warnings = Vec::new();
+        for (value, on) in [
+            ("TRUE", true),
+            (" on ", true),
+            ("1", true),
+            ("off", false),
+            ("", false),
+        ] {
+            let options = ClientOptions::from_vars(
+                |name: &str| (name == "SERVERLESS_SDK_PROPAGATE_XRAY").then(|| value.to_owned()),
+                &mut warnings,
+            );
+            assert_eq!(options.propagate_xray, on, "{value:?}");
+        }
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
