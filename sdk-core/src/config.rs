@@ -145,8 +145,9 @@ impl fmt::Debug for Exporter {
 ///
 /// Read from `SERVERLESS_SDK_OTLP_SIGV4` (`auto`, `xray`, `off`) or set with
 /// [`Config::with_otlp_signing`]. A signed request uses the function's own credentials,
-/// read from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` at each
-/// export, and the region of the endpoint's host, else `AWS_REGION`. Signing needs the
+/// read from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` once, at
+/// the first export, and the region of the endpoint's host, else `AWS_REGION` (else
+/// `AWS_DEFAULT_REGION`). Signing needs the
 /// `xray` feature of `serverless_sdk`.
 ///
 /// ```
@@ -343,7 +344,7 @@ impl Exporter {
 /// | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`; failed invocations are always kept | `always_on` |
 /// | `OTEL_TRACES_SAMPLER_ARG` | the ratio of the `*traceidratio` samplers, 0 to 1 | `1.0` |
 /// | `SERVERLESS_SDK_OTLP_SIGV4` | `auto`: SigV4-sign OTLP/HTTP requests to `xray.{region}.amazonaws.com`; `xray`: sign whatever the host; `off` (see [`OtlpSigning`]) | `auto` |
-/// | `SERVERLESS_SDK_EXPORT_TIMEOUT_MS` | longest wait for one export; wins over `OTEL_EXPORTER_OTLP_*TIMEOUT` | 2000 |
+/// | `SERVERLESS_SDK_EXPORT_TIMEOUT_MS` | longest wait for one export; wins over `OTEL_EXPORTER_OTLP_*TIMEOUT` (unless malformed) | 2000 |
 /// | `SERVERLESS_SDK_TIMEOUT_MARGIN_MS` | how long before the deadline a timeout is reported | 50 |
 /// | `SERVERLESS_SDK_EXPOSE_ERRORS` | `true`: 500 bodies carry the error text (development only) | `false` |
 /// | `SERVERLESS_SDK_CAPTURE_CLIENT_ERRORS` | `true`: 4xx errors are also captured as exceptions | `false` |
@@ -525,9 +526,18 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let sdk_export_timeout = env::var_os("SERVERLESS_SDK_EXPORT_TIMEOUT_MS")
-            .is_some()
-            .then(|| Duration::from_millis(r.num("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", 2000_u64)));
+        // Malformed, it wins over nothing: the OTLP timeout (or the default) is used.
+        let sdk_export_timeout = env::var("SERVERLESS_SDK_EXPORT_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| match v.trim().parse::<u64>() {
+                Ok(ms) => Some(Duration::from_millis(ms)),
+                Err(_) => {
+                    r.warnings.push(format!(
+                        "SERVERLESS_SDK_EXPORT_TIMEOUT_MS={v:?} is not a number of milliseconds; using OTEL_EXPORTER_OTLP_*TIMEOUT, else 2000 ms"
+                    ));
+                    None
+                }
+            });
         let timeout_margin =
             Duration::from_millis(r.num("SERVERLESS_SDK_TIMEOUT_MARGIN_MS", 50_u64));
         let expose_errors = r.bool("SERVERLESS_SDK_EXPOSE_ERRORS", false);

@@ -188,9 +188,21 @@ async fn gzip_compression_sends_a_gzipped_body_that_decodes() {
 
 #[tokio::test]
 async fn the_timeout_bounds_an_export_to_a_stalled_collector_and_the_next_invocation_works() {
-    let (otlp, function) = start_exporting(&[("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "300")]).await;
+    // A malformed SDK timeout, which would win over the OTLP one, falls back to it.
+    let (otlp, function) = start_exporting(&[
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "300"),
+        ("SERVERLESS_SDK_EXPORT_TIMEOUT_MS", "soon"),
+    ])
+    .await;
     let warm = function.api.invoke(get("/ok")).await;
     function.wait_for_received_traces(&otlp, &[&warm]).await;
+    let lines = config_lines(&function);
+    assert_eq!(
+        lines,
+        [
+            "SERVERLESS_SDK_EXPORT_TIMEOUT_MS=\"soon\" is not a number of milliseconds; using OTEL_EXPORTER_OTLP_*TIMEOUT, else 2000 ms"
+        ],
+    );
 
     otlp.set_hang(true);
     let stalled = function.api.invoke(get("/ok")).await;
