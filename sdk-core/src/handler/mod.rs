@@ -290,10 +290,10 @@ impl Root {
     pub fn mark_failed(&self, outcome: Outcome, why: impl Into<Cow<'static, str>>) {
         let mut state = self.current.inv.state();
         state.raise_outcome(outcome);
-        if let Some(root) = state.root() {
-            if matches!(root.status, Status::Unset) {
-                root.status = Status::error(why);
-            }
+        if let Some(root) = state.root()
+            && matches!(root.status, Status::Unset)
+        {
+            root.status = Status::error(why);
         }
     }
 

@@ -278,10 +278,10 @@ where
     fn on_exit(&self, id: &span::Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(sdk) = extensions.get_mut::<SdkSpan>() {
-            if let Some(previous) = sdk.entered.pop() {
-                drop(current::replace(previous));
-            }
+        if let Some(sdk) = extensions.get_mut::<SdkSpan>()
+            && let Some(previous) = sdk.entered.pop()
+        {
+            drop(current::replace(previous));
         }
     }
 
@@ -319,13 +319,14 @@ where
         let message = redact::clean_text(&message, target.inv.settings);
         let level = *meta.level();
         if level <= Level::WARN {
-            if level == Level::ERROR && self.capture_error_events {
-                if let Some(mut report) = fields.error.take() {
-                    if report.message.is_empty() {
-                        report.message.clone_from(&message);
-                    }
-                    record_exception(&target, &report, true, Outcome::ErrorHandled);
+            if level == Level::ERROR
+                && self.capture_error_events
+                && let Some(mut report) = fields.error.take()
+            {
+                if report.message.is_empty() {
+                    report.message.clone_from(&message);
                 }
+                record_exception(&target, &report, true, Outcome::ErrorHandled);
             }
             let mut attributes = Vec::with_capacity(fields.attributes.len() + 3);
             attributes.push(KeyValue::new(attr::LEVEL, level.as_str()));

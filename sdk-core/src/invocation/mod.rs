@@ -612,18 +612,17 @@ impl State {
     pub(crate) fn apply_http(&mut self, http: &HttpRequest<'_>) {
         self.http_method = Some(http.method.to_ascii_uppercase());
         self.url_path = Some(source::strip_query(&http.path).to_owned());
-        if let Some((method, path)) = &http.route {
-            if self
+        if let Some((method, path)) = &http.route
+            && self
                 .endpoint
                 .as_ref()
                 .is_none_or(|e| e.source <= EndpointSource::Event)
-            {
-                self.endpoint = Some(Endpoint {
-                    path: path.to_string(),
-                    method: method.as_deref().map(str::to_ascii_uppercase),
-                    source: EndpointSource::Event,
-                });
-            }
+        {
+            self.endpoint = Some(Endpoint {
+                path: path.to_string(),
+                method: method.as_deref().map(str::to_ascii_uppercase),
+                source: EndpointSource::Event,
+            });
         }
     }
 }

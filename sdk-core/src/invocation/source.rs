@@ -496,10 +496,11 @@ const MAX_LINKS: usize = 128;
 /// Adds the trace context of a message's producer, unless it has no span or is there
 /// already (records sent from one producer span share it).
 pub(crate) fn push_producer(producers: &mut Vec<TraceParent>, producer: Option<TraceParent>) {
-    if let Some(p) = producer.filter(|p| p.span_id.is_some()) {
-        if producers.len() < MAX_LINKS && !producers.contains(&p) {
-            producers.push(p);
-        }
+    if let Some(p) = producer.filter(|p| p.span_id.is_some())
+        && producers.len() < MAX_LINKS
+        && !producers.contains(&p)
+    {
+        producers.push(p);
     }
 }
 
@@ -699,10 +700,10 @@ impl<'a> Records<'a> {
                 push_producer(&mut self.producers, record.sns.0.message_attributes.0);
             }
             RecordKind::Kinesis | RecordKind::DynamoDb => {
-                if let Some(id) = record.event_id.as_deref() {
-                    if self.delivery.stream_keys.len() < seen::SLOTS {
-                        self.delivery.stream_keys.push(seen::stream_key(id));
-                    }
+                if let Some(id) = record.event_id.as_deref()
+                    && self.delivery.stream_keys.len() < seen::SLOTS
+                {
+                    self.delivery.stream_keys.push(seen::stream_key(id));
                 }
                 if kind == RecordKind::DynamoDb {
                     let operation = dynamodb_operation(record.event_name.as_deref());

@@ -146,10 +146,9 @@ fn redact_text_with<'a>(text: &'a str, keys: &[String]) -> Cow<'a, str> {
             && keys.iter().any(|k| {
                 (all_simple || simple(k)) && contains_ignore_ascii_case(word, k.as_bytes())
             })
+            && let Some(range) = value_after_key(bytes, end)
         {
-            if let Some(range) = value_after_key(bytes, end) {
-                ranges.push(range);
-            }
+            ranges.push(range);
         }
     }
     // Any other key: every occurrence in the text.

@@ -205,15 +205,15 @@ impl SpanGuard {
     fn leave(&mut self) {
         match self.prev.take() {
             Some(Prev::Span(parent)) => {
-                if let Some(c) = &self.handle.cur {
-                    if current::swap_span(&c.inv, parent).is_none() {
-                        // The slot was changed under the guard and holds another
-                        // invocation's span, or none: put the span back whole.
-                        drop(current::replace(Some(Current {
-                            inv: c.inv.clone(),
-                            span: parent,
-                        })));
-                    }
+                if let Some(c) = &self.handle.cur
+                    && current::swap_span(&c.inv, parent).is_none()
+                {
+                    // The slot was changed under the guard and holds another
+                    // invocation's span, or none: put the span back whole.
+                    drop(current::replace(Some(Current {
+                        inv: c.inv.clone(),
+                        span: parent,
+                    })));
                 }
             }
             Some(Prev::Other(prev)) => drop(current::replace(prev)),

@@ -213,10 +213,10 @@ impl Intercept for AwsSdkInterceptor {
         }
         request.add_extension(AwsSdkRequest);
         // `X-Amzn-Trace-Id` is never signed, so it may change after signing.
-        if self.propagate_xray {
-            if let Some(header) = span.xray_header() {
-                request.headers_mut().insert("x-amzn-trace-id", header);
-            }
+        if self.propagate_xray
+            && let Some(header) = span.xray_header()
+        {
+            request.headers_mut().insert("x-amzn-trace-id", header);
         }
         Ok(())
     }
@@ -446,10 +446,10 @@ fn error_type(
         }
         return transport_error_kind(connector).unwrap_or_else(|| "dispatch".to_owned());
     }
-    if error.is_operation_error() {
-        if let Some(code) = response.and_then(|r| service_error_code(r, service)) {
-            return code;
-        }
+    if error.is_operation_error()
+        && let Some(code) = response.and_then(|r| service_error_code(r, service))
+    {
+        return code;
     }
     if let Some(response) = response.filter(|r| r.status().as_u16() >= 400) {
         return response.status().as_u16().to_string();

@@ -96,14 +96,13 @@ impl HttpCall {
         {
             headers.insert(TRACEPARENT, value);
         }
-        if options.propagates_xray() {
-            if let Some(value) = self
+        if options.propagates_xray()
+            && let Some(value) = self
                 .span
                 .xray_header()
                 .and_then(|v| HeaderValue::try_from(v).ok())
-            {
-                headers.insert(X_AMZN_TRACE_ID, value);
-            }
+        {
+            headers.insert(X_AMZN_TRACE_ID, value);
         }
     }
 
