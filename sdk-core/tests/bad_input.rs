@@ -1,5 +1,5 @@
 //! Bad input gets a clear error and loses nothing: invalid and oversized tags, more tags
-//! than the cap, endpoints that are not paths, spans left open, 10,000 spans in one
+//! than the cap, an error after the event cap, endpoints that are not paths, spans left open, 10,000 spans in one
 //! invocation, huge and truncated events.
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a failure is the test failing.
@@ -75,6 +75,12 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
             for _ in 0..10_000 {
                 let _s = span("tiny");
             }
+        }
+        "full-events" => {
+            for i in 0..200 {
+                serverless_sdk::capture_message(format!("message {i}"));
+            }
+            return Err(std::io::Error::other("failed after the event cap"));
         }
         "huge" => {
             let len = event.payload["blob"].as_str().map_or(0, str::len);
@@ -185,6 +191,20 @@ async fn bad_input_is_reported_and_bounded() {
     assert_eq!(spans[0].len(), 1000);
     assert_eq!(spans[0][0].attr_i64("serverless.spans.dropped"), Some(9001));
     assert_eq!(spans[0][0].attr("serverless.export.dropped_spans"), None);
+
+    // The root's events full of messages: the error that fails the invocation is still
+    // recorded, beyond the cap of 128.
+    let failed = handler(event(json!({ "case": "full-events" }))).await;
+    assert!(failed.is_err());
+    let spans = recorder.take_exports();
+    let root = &spans[0][0];
+    assert_eq!(root.events.len(), 129, "128 messages and the error");
+    let exception = root.events.last().unwrap();
+    assert_eq!(exception.name, "exception");
+    assert_eq!(
+        exception.attr_str("exception.message"),
+        Some("failed after the event cap")
+    );
 
     // A 5 MB event is handled; its telemetry stays one bounded line.
     let blob = "z".repeat(5 * 1024 * 1024);

@@ -23,7 +23,7 @@ use crate::{
     export::When,
     internal_error,
     invocation::{Invocation, Outcome},
-    record::{capture::record_exception, report::ErrorReport},
+    record::{capture::record_exception_with, report::ErrorReport},
 };
 
 static TIMERS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
@@ -150,16 +150,17 @@ async fn report_timeout(inv: &Arc<Invocation>) {
         None,
     );
     let root = inv.root();
-    record_exception(&root, &report, false, Outcome::Timeout);
     let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    inv.with_span(0, |s| {
-        if let Some(event) = s.events.last_mut() {
-            event.attributes.extend([
-                KeyValue::new(attr::TIMEOUT_BUDGET_MS, millis(budget)),
-                KeyValue::new(attr::TIMEOUT_ELAPSED_MS, millis(elapsed)),
-            ]);
-        }
-    });
+    record_exception_with(
+        &root,
+        &report,
+        false,
+        Outcome::Timeout,
+        [
+            KeyValue::new(attr::TIMEOUT_BUDGET_MS, millis(budget)),
+            KeyValue::new(attr::TIMEOUT_ELAPSED_MS, millis(elapsed)),
+        ],
+    );
     inv.state().raise_outcome(Outcome::Timeout);
     close_and_export(inv, When::BeforeResponse).await;
 }

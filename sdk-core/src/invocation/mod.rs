@@ -164,14 +164,17 @@ impl SpanRecord {
     }
 
     /// Adds an `exception` event and its unresolved backtrace, within the cap of
-    /// `max_events` events.
+    /// `max_events` events unless the error `escaped` (an `Err` or a panic out of the span's
+    /// code, a timeout): the error that failed the span is always kept, and there is at most
+    /// one per way out of it.
     pub(crate) fn push_exception(
         &mut self,
         event: Event,
         backtrace: Option<Arc<Backtrace>>,
         max_events: usize,
+        escaped: bool,
     ) {
-        if self.events.len() < max_events {
+        if self.events.len() < max_events || escaped {
             if let Some(bt) = backtrace {
                 self.backtraces.push((self.events.len(), bt));
             }

@@ -202,13 +202,27 @@ pub(crate) fn push_event(c: &Current, event: Event) {
 /// `handled` says whether the user's code handled the error (`capture_exception`) or it
 /// escaped (an `Err`, a panic, a timeout).
 pub(crate) fn record_exception(c: &Current, report: &ErrorReport, handled: bool, outcome: Outcome) {
-    let event = report.to_event(handled, c.inv.settings);
+    record_exception_with(c, report, handled, outcome, []);
+}
+
+/// [`record_exception`] with `extra` attributes on its event (a timeout's budget and
+/// elapsed time).
+pub(crate) fn record_exception_with<const N: usize>(
+    c: &Current,
+    report: &ErrorReport,
+    handled: bool,
+    outcome: Outcome,
+    extra: [KeyValue; N],
+) {
+    let mut event = report.to_event(handled, c.inv.settings);
+    event.attributes.extend(extra);
     record_event(
         c,
         event,
         report.type_name.clone(),
         report.captured_backtrace(),
         outcome,
+        handled,
     );
 }
 
@@ -222,7 +236,7 @@ pub(crate) fn record_owned_exception(
     let type_name = report.type_name.clone();
     let backtrace = report.captured_backtrace();
     let event = report.into_event(handled, c.inv.settings);
-    record_event(c, event, type_name, backtrace, outcome);
+    record_event(c, event, type_name, backtrace, outcome, handled);
 }
 
 /// Puts an `exception` event on the span `c`, with the status `type_name` there and on the
@@ -233,6 +247,7 @@ fn record_event(
     type_name: String,
     backtrace: Option<Arc<Backtrace>>,
     outcome: Outcome,
+    handled: bool,
 ) {
     let settings = c.inv.settings;
     let mut state = c.inv.state();
@@ -255,7 +270,12 @@ fn record_event(
     if let Some(span) = state.spans.get_mut(c.span as usize)
         && settings.recording
     {
-        span.push_exception(event, backtrace, settings.limits.max_events_per_span);
+        span.push_exception(
+            event,
+            backtrace,
+            settings.limits.max_events_per_span,
+            !handled,
+        );
         if let Some(status) = on_span {
             span.status = status;
         }

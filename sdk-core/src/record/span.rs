@@ -103,7 +103,7 @@ impl SpanHandle {
             let max_events = c.inv.settings.limits.max_events_per_span;
             let backtrace = report.captured_backtrace();
             c.inv.with_span(c.span, |span| {
-                span.push_exception(event, backtrace, max_events);
+                span.push_exception(event, backtrace, max_events, !handled);
                 span.status = Status::error(report.type_name.clone());
             });
         }
