@@ -48,6 +48,9 @@ pub struct Limits {
     pub max_custom_bytes: usize,
     /// Events on one span (`SERVERLESS_SDK_MAX_EVENTS`, 128).
     pub max_events_per_span: usize,
+    /// Attributes the function's code sets on one span, through span guards and `tracing`
+    /// fields (`SERVERLESS_SDK_MAX_ATTRIBUTES`, 128); the SDK's own come on top.
+    pub max_attributes_per_span: usize,
     /// Bytes of one exported stdout line (`SERVERLESS_SDK_MAX_LINE_BYTES`, 262144, as
     /// CloudWatch Logs allows).
     pub max_line_bytes: usize,
@@ -61,6 +64,7 @@ impl Default for Limits {
             max_value_bytes: 4096,
             max_custom_bytes: 8192,
             max_events_per_span: 128,
+            max_attributes_per_span: 128,
             max_line_bytes: 256 * 1024,
         }
     }
@@ -514,6 +518,10 @@ impl Config {
                 .num("SERVERLESS_SDK_MAX_CUSTOM_BYTES", defaults.max_custom_bytes)
                 .max(16),
             max_events_per_span: r.num("SERVERLESS_SDK_MAX_EVENTS", defaults.max_events_per_span),
+            max_attributes_per_span: r.num(
+                "SERVERLESS_SDK_MAX_ATTRIBUTES",
+                defaults.max_attributes_per_span,
+            ),
             max_line_bytes: r
                 .num("SERVERLESS_SDK_MAX_LINE_BYTES", defaults.max_line_bytes)
                 .max(4096),

@@ -72,6 +72,25 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, std::io::Error> {
     }
     tracing::info!(user = "bob", password = "hunter2", "logged in");
     {
+        // A number under a sensitive name is masked; a field recorded in a loop is one
+        // attribute.
+        let progress = tracing::info_span!(
+            "progress",
+            token = 482_913_i64,
+            done = tracing::field::Empty
+        );
+        for i in 0..1_000_i64 {
+            progress.record("done", i);
+        }
+    }
+    {
+        // Attributes over the cap (128) are counted, not kept.
+        let wide = span("wide");
+        for i in 0..200 {
+            wide.set_attribute(format!("k{i}"), i);
+        }
+    }
+    {
         // Library internals: no span, no breadcrumb; their warnings still count.
         let _internal =
             tracing::info_span!(target: "aws_smithy_runtime::client::orchestrator", "try_op")
@@ -120,10 +139,28 @@ async fn tracing_joins_the_invocation() {
     traced_middle(1).await;
     tracing::error!("outside");
 
-    let exports = telemetry.take_exports();
+    let lines = telemetry.take_text();
+    let exports: Vec<Vec<FlatSpan>> = lines.lines().map(|l| parse_json_line(l).unwrap()).collect();
     assert_eq!(exports.len(), 2, "{exports:#?}");
     let spans = &exports[0];
     let root = &spans[0];
+    let progress = by_name(spans, "progress");
+    assert_eq!(progress.attr_str("token"), Some("[REDACTED]"));
+    assert!(
+        !lines.contains("482913"),
+        "the masked number is in no export"
+    );
+    assert_eq!(progress.attr_i64("done"), Some(999));
+    let first_line = lines.lines().next().unwrap();
+    assert_eq!(
+        first_line.matches("{\"key\":\"done\"").count(),
+        1,
+        "one `done` attribute"
+    );
+    let wide = by_name(spans, "wide");
+    assert_eq!(wide.attr_i64("k127"), Some(127));
+    assert_eq!(wide.attr("k128"), None);
+    assert_eq!(wide.dropped_attributes_count, 72);
     // SDK span → tracing span → SDK span, parents exact.
     let outer = spans
         .iter()

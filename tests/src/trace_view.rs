@@ -487,6 +487,7 @@ mod tests {
             start_unix_nano: T0 + start_ms * MS,
             end_unix_nano: T0 + end_ms * MS,
             attributes: BTreeMap::new(),
+            dropped_attributes_count: 0,
             events: Vec::new(),
             links: Vec::new(),
             flags: 0x101,

@@ -62,7 +62,7 @@ pub(crate) fn to_span_data(finished: Finished, scope: &InstrumentationScope) -> 
                 start_time: span.start,
                 end_time: span.end.unwrap_or(span.start),
                 attributes,
-                dropped_attributes_count: 0,
+                dropped_attributes_count: span.dropped_attributes,
                 events,
                 links,
                 status: span.status,

@@ -104,6 +104,14 @@ fn write_span(out: &mut Vec<u8>, trace_id: &[u8; 32], v: &SpanView<'_>) {
         key_value(out, a.key(), a.value());
     });
     out.push(b']');
+    if record.dropped_attributes > 0 {
+        out.extend_from_slice(b",\"droppedAttributesCount\":");
+        out.extend_from_slice(
+            itoa::Buffer::new()
+                .format(record.dropped_attributes)
+                .as_bytes(),
+        );
+    }
     if v.has_events() {
         out.extend_from_slice(b",\"events\":[");
         for (i, event) in v.events().enumerate() {

@@ -11,7 +11,10 @@
 //! exported. `OTEL_SDK_DISABLED=true` exports nothing.
 //!
 //! Export never fails the function: an exporter error, a hung collector or a write error is
-//! bounded by a timeout and reported as one structured line on stderr.
+//! reported as one structured line on stderr, and the function's result is unchanged. An
+//! OTLP/HTTP request and a `SpanExporter` call are bounded by the export timeout; a line
+//! written to stdout or to an `Exporter::Writer` is a synchronous write, which the writer
+//! itself must not block on for long (stdout on Lambda does not).
 
 pub(crate) mod convert;
 pub(crate) mod enrich;

@@ -97,6 +97,9 @@ fn write_span(buf: &mut Vec<u8>, trace_id: &[u8; 16], v: &SpanView<'_>) {
     fixed64(buf, 7, v.start());
     fixed64(buf, 8, v.end());
     v.for_each_attribute(|a| key_value(buf, 9, a.key(), &a.value()));
+    if span.dropped_attributes > 0 {
+        varint(buf, 10, u64::from(span.dropped_attributes));
+    }
     for event in v.events() {
         nested(buf, 11, |buf| {
             fixed64(buf, 1, nanos(event.event.timestamp));

@@ -57,6 +57,7 @@ fn tricky_strings() -> Vec<(&'static str, String)> {
 fn invocation(backtrace: &Arc<Backtrace>, sampled: bool, remote: bool) -> Finished {
     let mut root = record(1, None, "GET /orders/{id}", SpanKind::Server);
     root.code = Some(("handler", "my_app::orders"));
+    root.dropped_attributes = 3;
     for (key, value) in tricky_strings() {
         root.attributes.push(KeyValue::new(key, value));
     }

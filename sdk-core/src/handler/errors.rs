@@ -72,7 +72,8 @@ pub trait ErrorType {
 /// assert_eq!(NotFound(7).status_code(), 404);
 /// ```
 pub trait HttpError {
-    /// The response status, 400–599.
+    /// The response status, 400–599. Any other value is answered as a plain `500` with the
+    /// generic body, as an unhandled error is (its `public_message` is not used).
     fn status_code(&self) -> u16;
 
     /// The message put in the response body. Defaults to the status's reason phrase.

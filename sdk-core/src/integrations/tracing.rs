@@ -158,6 +158,19 @@ impl Fields {
         let (value, _) = redact::clean_named_value(name, &value, self.settings);
         self.attributes.push(KeyValue::new(name.to_owned(), value));
     }
+
+    /// A number or a boolean, masked like a text under a sensitive name (`token = 482913`).
+    fn push_scalar(&mut self, field: &Field, value: impl Into<opentelemetry::Value>) {
+        let name = field.name();
+        if name == "message" {
+            return;
+        }
+        if redact::is_sensitive_key(name, &self.settings.redact_keys) {
+            self.attributes.push(KeyValue::new(name, redact::MASK));
+        } else {
+            self.attributes.push(KeyValue::new(name, value.into()));
+        }
+    }
 }
 
 impl tracing::field::Visit for Fields {
@@ -170,9 +183,7 @@ impl tracing::field::Visit for Fields {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() != "message" {
-            self.attributes.push(KeyValue::new(field.name(), value));
-        }
+        self.push_scalar(field, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
@@ -183,15 +194,11 @@ impl tracing::field::Visit for Fields {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if field.name() != "message" {
-            self.attributes.push(KeyValue::new(field.name(), value));
-        }
+        self.push_scalar(field, value);
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if field.name() != "message" {
-            self.attributes.push(KeyValue::new(field.name(), value));
-        }
+        self.push_scalar(field, value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -241,9 +248,12 @@ where
             span: index,
         };
         if !fields.attributes.is_empty() {
-            current
-                .inv
-                .with_span(index, |s| s.attributes.extend(fields.attributes));
+            let max = current.inv.settings.limits.max_attributes_per_span;
+            current.inv.with_span(index, |s| {
+                for kv in fields.attributes {
+                    s.set_attribute(kv, max);
+                }
+            });
         }
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(SdkSpan {
@@ -261,9 +271,12 @@ where
         };
         let mut fields = Fields::new(sdk.current.inv.settings);
         values.record(&mut fields);
-        sdk.current
-            .inv
-            .with_span(sdk.current.span, |s| s.attributes.extend(fields.attributes));
+        let max = sdk.current.inv.settings.limits.max_attributes_per_span;
+        sdk.current.inv.with_span(sdk.current.span, |s| {
+            for kv in fields.attributes {
+                s.set_attribute(kv, max);
+            }
+        });
     }
 
     fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {

@@ -113,6 +113,8 @@ pub(crate) struct SpanRecord {
     /// of a `#[span]` function allocates nothing for them.
     pub(crate) code: Option<(&'static str, &'static str)>,
     pub(crate) attributes: Vec<KeyValue>,
+    /// Attributes set by the function's code over the cap ([`SpanRecord::set_attribute`]).
+    pub(crate) dropped_attributes: u32,
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
     pub(crate) status: Status,
@@ -157,9 +159,24 @@ impl SpanRecord {
             code,
             attributes: Vec::new(),
             events: Vec::new(),
+            dropped_attributes: 0,
             links: Vec::new(),
             status: Status::Unset,
             backtraces: Vec::new(),
+        }
+    }
+
+    /// Sets an attribute from the function's code (a span guard, a `tracing` field): the
+    /// value of an attribute with the same key is replaced, so a field recorded in a loop
+    /// keeps one attribute; a new key is added within the cap of `max` attributes, else
+    /// counted as dropped (OTLP's `dropped_attributes_count`).
+    pub(crate) fn set_attribute(&mut self, kv: KeyValue, max: usize) {
+        if let Some(existing) = self.attributes.iter_mut().find(|a| a.key == kv.key) {
+            *existing = kv;
+        } else if self.attributes.len() < max {
+            self.attributes.push(kv);
+        } else {
+            self.dropped_attributes = self.dropped_attributes.saturating_add(1);
         }
     }
 

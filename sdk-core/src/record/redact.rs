@@ -14,7 +14,7 @@ pub(crate) use crate::invocation::source::strip_query;
 /// What a masked value is replaced with.
 pub const MASK: &str = "[REDACTED]";
 
-fn is_sensitive_key(key: &str, keys: &[String]) -> bool {
+pub(crate) fn is_sensitive_key(key: &str, keys: &[String]) -> bool {
     keys.iter()
         .any(|k| contains_ignore_ascii_case(key.as_bytes(), k.as_bytes()))
 }

@@ -112,7 +112,8 @@ impl SpanHandle {
     /// Sets an attribute on this span.
     pub(crate) fn set_attribute(&self, kv: KeyValue) {
         if let Some(c) = &self.cur {
-            c.inv.with_span(c.span, |span| span.attributes.push(kv));
+            let max = c.inv.settings.limits.max_attributes_per_span;
+            c.inv.with_span(c.span, |span| span.set_attribute(kv, max));
         }
     }
 

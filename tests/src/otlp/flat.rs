@@ -229,6 +229,8 @@ pub struct FlatSpan {
     pub end_unix_nano: u64,
     /// The span's attributes.
     pub attributes: BTreeMap<String, AttrValue>,
+    /// How many attributes were dropped over the span's cap.
+    pub dropped_attributes_count: u32,
     /// The span's events, in recorded order.
     pub events: Vec<FlatEvent>,
     /// The span's links.
@@ -305,6 +307,7 @@ impl FlatSpan {
                             })
                             .collect(),
                         flags: span.flags,
+                        dropped_attributes_count: span.dropped_attributes_count,
                         status_code,
                         status_message,
                         resource: resource.clone(),
