@@ -104,14 +104,7 @@ fn write_span(out: &mut Vec<u8>, trace_id: &[u8; 32], v: &SpanView<'_>) {
         key_value(out, a.key(), a.value());
     });
     out.push(b']');
-    if record.dropped_attributes > 0 {
-        out.extend_from_slice(b",\"droppedAttributesCount\":");
-        out.extend_from_slice(
-            itoa::Buffer::new()
-                .format(record.dropped_attributes)
-                .as_bytes(),
-        );
-    }
+    dropped_attributes_count(out, record.dropped_attributes);
     if v.has_events() {
         out.extend_from_slice(b",\"events\":[");
         for (i, event) in v.events().enumerate() {
@@ -160,12 +153,17 @@ fn write_event(out: &mut Vec<u8>, event: &EventView<'_>) {
         key_value(out, a.key(), a.value());
     }
     out.push(b']');
-    let dropped = event.dropped_attributes();
+    dropped_attributes_count(out, event.dropped_attributes());
+    out.push(b'}');
+}
+
+/// `,"droppedAttributesCount":n`, left out when nothing was dropped (as OTLP/JSON leaves a
+/// zero out).
+fn dropped_attributes_count(out: &mut Vec<u8>, dropped: u32) {
     if dropped > 0 {
         out.extend_from_slice(b",\"droppedAttributesCount\":");
         out.extend_from_slice(itoa::Buffer::new().format(dropped).as_bytes());
     }
-    out.push(b'}');
 }
 
 fn write_link(out: &mut Vec<u8>, link: &opentelemetry::trace::Link) {
@@ -191,14 +189,7 @@ fn write_link(out: &mut Vec<u8>, link: &opentelemetry::trace::Link) {
         key_value(out, a.key(), a.value());
     }
     out.push(b']');
-    if link.dropped_attributes_count > 0 {
-        out.extend_from_slice(b",\"droppedAttributesCount\":");
-        out.extend_from_slice(
-            itoa::Buffer::new()
-                .format(link.dropped_attributes_count)
-                .as_bytes(),
-        );
-    }
+    dropped_attributes_count(out, link.dropped_attributes_count);
     out.extend_from_slice(b",\"flags\":");
     out.extend_from_slice(itoa::Buffer::new().format(link_flags(link)).as_bytes());
     out.push(b'}');
